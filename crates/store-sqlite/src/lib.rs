@@ -1,0 +1,1 @@
+//! SQLite adapters (in progress).

@@ -1,0 +1,1 @@
+//! Task handlers (in progress).
