@@ -1,1 +1,128 @@
-fn main() {}
+//! `stepcart`: run checkouts and any ASL definition locally, and inspect the embedded store.
+//!
+//! Exit codes: 0 success, 1 the thing it ran failed (a FAILED execution), 2 bad usage or unreadable input.
+
+mod commands;
+mod local;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "stepcart",
+    version,
+    about = "Run the stepcart checkout saga and ASL state machines locally"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct GlobalArgs {
+    /// The embedded store (SQLite file).
+    #[arg(
+        long,
+        global = true,
+        env = "STEPCART_DB",
+        default_value = ".stepcart/stepcart.db"
+    )]
+    pub db: PathBuf,
+    /// Print JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the store if needed and load a catalog (default: the demo catalog).
+    Seed {
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+    },
+    /// Start a checkout locally and wait for it.
+    Run(commands::run::RunArgs),
+    /// Run any ASL definition in the engine.
+    Exec(commands::exec::ExecArgs),
+    /// Stock levels (all SKUs, or the ones named).
+    Stock { skus: Vec<String> },
+    /// Orders in the store.
+    Orders,
+    /// The simulated payment provider.
+    Payments {
+        #[command(subcommand)]
+        command: commands::payments::PaymentsCommand,
+    },
+    /// Continue executions left running (after --no-wait, a crash, or an elapsed Wait or timeout).
+    Resume,
+    /// Check ASL definitions statically (default: the checkout workflow).
+    Validate { definitions: Vec<PathBuf> },
+}
+
+/// What a command ends with; mapped to the process exit code.
+pub enum Outcome {
+    Success,
+    /// The execution it ran FAILED (or timed out, or was aborted).
+    Failed,
+}
+
+/// A problem with how the command was called or with its input: exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Runtime(#[from] local::LocalError),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(dispatch(cli));
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<Outcome, UsageError> {
+    let global = cli.global;
+    match cli.command {
+        Command::Seed { catalog } => commands::seed::run(&global, catalog.as_deref()).await,
+        Command::Run(args) => commands::run::run(&global, args).await,
+        Command::Exec(args) => commands::exec::run(&global, args).await,
+        Command::Stock { skus } => commands::inspect::stock(&global, &skus).await,
+        Command::Orders => commands::inspect::orders(&global).await,
+        Command::Payments { command } => commands::payments::run(&global, command).await,
+        Command::Resume => commands::run::resume(&global).await,
+        Command::Validate { definitions } => commands::validate::run(&global, &definitions),
+    }
+}
+
+/// Logs go to stderr, quiet unless `RUST_LOG` asks for more; progress and results are printed separately.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,1 +1,66 @@
-//! Lambda wrappers (in progress).
+//! Each checkout task as an AWS Lambda function. A binary's `main` is one line; the handler here is a plain
+//! async function over a constructed [`LambdaEvent`], so tests call it directly.
+//!
+//! Business errors reach Step Functions with their ASL error name as the Lambda `errorType`, which is what
+//! the state machine's Retry and Catch match.
+
+mod backend;
+
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::Value;
+use stepcart_domain::CheckoutError;
+use stepcart_tasks::{Ports, Task};
+
+pub use backend::{BackendError, embedded_ports, ports_from_env};
+
+/// A task's failure as the Lambda runtime reports it.
+#[derive(Debug)]
+pub struct TaskFailure(pub CheckoutError);
+
+impl From<TaskFailure> for Diagnostic {
+    fn from(failure: TaskFailure) -> Self {
+        Diagnostic {
+            error_type: failure.0.name().into(),
+            error_message: failure.0.message().into(),
+        }
+    }
+}
+
+/// The function handler: runs `task` on the event's payload.
+pub async fn handle_event(
+    task: Task,
+    ports: &Ports,
+    event: LambdaEvent<Value>,
+) -> Result<Value, TaskFailure> {
+    let (payload, context) = event.into_parts();
+    let execution = payload
+        .get("executionName")
+        .and_then(Value::as_str)
+        .unwrap_or("-")
+        .to_owned();
+    let span =
+        tracing::info_span!("task", task = %task, request_id = %context.request_id, execution = %execution);
+    let _entered = span.enter();
+    match task.handle(ports, payload).await {
+        Ok(output) => Ok(output),
+        Err(error) => {
+            tracing::warn!(
+                error_type = error.name(),
+                message = error.message(),
+                "task failed"
+            );
+            Err(TaskFailure(error))
+        }
+    }
+}
+
+/// Builds the ports once per container (so clients are reused across invocations) and serves `task`.
+pub async fn run(task: Task) -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .without_time()
+        .init();
+    let ports = ports_from_env()?;
+    lambda_runtime::run(service_fn(|event| handle_event(task, &ports, event))).await
+}

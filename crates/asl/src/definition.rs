@@ -1,0 +1,1332 @@
+//! Parsing and validation of state machine definitions into an executable model.
+//!
+//! The definition is read through an order-preserving JSON tree because serde_json's `Value` sorts keys
+//! (state order matters for listing states) and silently drops duplicate keys (which AWS rejects).
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::choice::{ChoiceRule, Comparison, Operand};
+use crate::error::STATES_ALL;
+use crate::jsonpath::JsonPath;
+use crate::payload::Template;
+
+/// One validation problem: a JSON pointer into the definition and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub location: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let loc = if self.location.is_empty() {
+            "/"
+        } else {
+            &self.location
+        };
+        write!(f, "{loc}: {}", self.message)
+    }
+}
+
+/// Why a definition was rejected; `Display` lists every problem found, one a line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct DefinitionError {
+    pub problems: Vec<Problem>,
+}
+
+impl DefinitionError {
+    /// Location of the first problem.
+    pub fn location(&self) -> &str {
+        self.problems.first().map_or("", |p| p.location.as_str())
+    }
+
+    /// Message of the first problem.
+    pub fn message(&self) -> &str {
+        self.problems.first().map_or("", |p| p.message.as_str())
+    }
+}
+
+impl fmt::Display for DefinitionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum QueryLanguage {
+    #[serde(rename = "JSONPath")]
+    JsonPath,
+    #[serde(rename = "JSONata")]
+    Jsonata,
+}
+
+/// A parsed and validated state machine.
+#[derive(Debug, Clone)]
+pub struct StateMachine {
+    definition: Value,
+    comment: Option<String>,
+    pub(crate) query_language: QueryLanguage,
+    pub(crate) timeout_seconds: Option<u64>,
+    pub(crate) root: Scope,
+}
+
+impl StateMachine {
+    pub fn from_json(text: &str) -> Result<StateMachine, DefinitionError> {
+        let tree: OJson = serde_json::from_str(text).map_err(|e| DefinitionError {
+            problems: vec![Problem {
+                location: String::new(),
+                message: format!("invalid JSON: {e}"),
+            }],
+        })?;
+        let mut v = Validator { problems: Vec::new() };
+        let parsed = v.machine(&tree);
+        match parsed {
+            Some(m) if v.problems.is_empty() => Ok(m),
+            _ => {
+                if v.problems.is_empty() {
+                    v.problem("", "invalid state machine definition");
+                }
+                Err(DefinitionError { problems: v.problems })
+            }
+        }
+    }
+
+    pub fn definition(&self) -> &Value {
+        &self.definition
+    }
+
+    pub fn comment(&self) -> Option<&str> {
+        self.comment.as_deref()
+    }
+
+    /// Top-level state names in definition order.
+    pub fn state_names(&self) -> Vec<String> {
+        self.root.states.iter().map(|s| s.name.clone()).collect()
+    }
+
+    pub fn query_language(&self) -> QueryLanguage {
+        self.query_language
+    }
+
+    pub fn timeout_seconds(&self) -> Option<u64> {
+        self.timeout_seconds
+    }
+
+    /// Resolves the scope a frame runs in.
+    pub(crate) fn scope(&self, path: &[ScopeStep]) -> Option<&Scope> {
+        let mut scope = &self.root;
+        for step in path {
+            let state = scope.get(&step.state)?;
+            scope = match (&state.kind, step.branch) {
+                (StateKind::Parallel { branches, .. }, Some(i)) => branches.get(i)?,
+                (StateKind::Map { processor, .. }, None) => processor,
+                _ => return None,
+            };
+        }
+        Some(scope)
+    }
+}
+
+/// One step from a scope into a nested one: a Parallel branch (`branch = Some(i)`) or a Map processor.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ScopeStep {
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Scope {
+    pub start_at: String,
+    pub states: Vec<State>,
+    index: HashMap<String, usize>,
+}
+
+impl Scope {
+    pub(crate) fn get(&self, name: &str) -> Option<&State> {
+        self.index.get(name).map(|&i| &self.states[i])
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct State {
+    pub name: String,
+    pub kind: StateKind,
+    /// `None` means `"InputPath": null` (the state sees `{}`); absent defaults to `$`.
+    pub input_path: Option<JsonPath>,
+    pub output_path: Option<JsonPath>,
+    pub next: Transition,
+    pub retry: Vec<Retrier>,
+    pub catch: Vec<Catcher>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Transition {
+    Next(String),
+    End,
+}
+
+/// `None` is `"ResultPath": null`: the result is discarded and the input passes through.
+pub(crate) type ResultPath = Option<JsonPath>;
+
+#[derive(Debug, Clone)]
+pub(crate) enum Seconds {
+    Fixed(u64),
+    Path(JsonPath),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum WaitSpec {
+    Seconds(Seconds),
+    Timestamp(OffsetDateTime),
+    TimestampPath(JsonPath),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum StateKind {
+    Pass {
+        parameters: Option<Template>,
+        result: Option<Value>,
+        result_path: ResultPath,
+    },
+    Task {
+        resource: String,
+        parameters: Option<Template>,
+        result_selector: Option<Template>,
+        result_path: ResultPath,
+        timeout: Option<Seconds>,
+        heartbeat: Option<Seconds>,
+    },
+    Choice {
+        choices: Vec<(ChoiceRule, String)>,
+        default: Option<String>,
+    },
+    Wait {
+        wait: WaitSpec,
+    },
+    Succeed,
+    Fail {
+        error: Option<String>,
+        error_path: Option<JsonPath>,
+        cause: Option<String>,
+        cause_path: Option<JsonPath>,
+    },
+    Parallel {
+        branches: Vec<Scope>,
+        parameters: Option<Template>,
+        result_selector: Option<Template>,
+        result_path: ResultPath,
+    },
+    Map {
+        processor: Box<Scope>,
+        items_path: JsonPath,
+        item_selector: Option<Template>,
+        max_concurrency: Option<Seconds>,
+        result_selector: Option<Template>,
+        result_path: ResultPath,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Retrier {
+    pub error_equals: Vec<String>,
+    pub interval_seconds: f64,
+    pub max_attempts: u32,
+    pub backoff_rate: f64,
+    pub max_delay_seconds: Option<f64>,
+    pub jitter_full: bool,
+}
+
+impl Retrier {
+    /// Delay before retry number `attempt + 1` (0-based `attempt`), before jitter.
+    pub(crate) fn delay_seconds(&self, attempt: u32) -> f64 {
+        let exp = i32::try_from(attempt).unwrap_or(i32::MAX);
+        let d = self.interval_seconds * self.backoff_rate.powi(exp);
+        match self.max_delay_seconds {
+            Some(cap) => d.min(cap),
+            None => d,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Catcher {
+    pub error_equals: Vec<String>,
+    pub next: String,
+    pub result_path: ResultPath,
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Order-preserving JSON
+
+#[derive(Debug, Clone, PartialEq)]
+enum OJson {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(String),
+    Array(Vec<OJson>),
+    Object(Vec<(String, OJson)>),
+}
+
+impl OJson {
+    fn to_value(&self) -> Value {
+        match self {
+            OJson::Null => Value::Null,
+            OJson::Bool(b) => Value::Bool(*b),
+            OJson::Number(n) => Value::Number(n.clone()),
+            OJson::String(s) => Value::String(s.clone()),
+            OJson::Array(a) => Value::Array(a.iter().map(OJson::to_value).collect()),
+            OJson::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_value())).collect()),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            OJson::Null => "null",
+            OJson::Bool(_) => "a boolean",
+            OJson::Number(_) => "a number",
+            OJson::String(_) => "a string",
+            OJson::Array(_) => "an array",
+            OJson::Object(_) => "an object",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for OJson {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OJson;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<OJson, E> {
+                Ok(OJson::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<OJson, E> {
+                Ok(OJson::Number(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<OJson, E> {
+                Ok(OJson::Number(v.into()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<OJson, E> {
+                Ok(serde_json::Number::from_f64(v).map_or(OJson::Null, OJson::Number))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<OJson, E> {
+                Ok(OJson::String(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<OJson, E> {
+                Ok(OJson::String(v))
+            }
+            fn visit_unit<E>(self) -> Result<OJson, E> {
+                Ok(OJson::Null)
+            }
+            fn visit_none<E>(self) -> Result<OJson, E> {
+                Ok(OJson::Null)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OJson, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = seq.next_element()? {
+                    out.push(v);
+                }
+                Ok(OJson::Array(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OJson, A::Error> {
+                let mut out: Vec<(String, OJson)> = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, OJson>()? {
+                    if out.iter().any(|(e, _)| *e == k) {
+                        return Err(serde::de::Error::custom(format!("duplicate key \"{k}\"")));
+                    }
+                    out.push((k, v));
+                }
+                Ok(OJson::Object(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+pub(crate) fn escape_pointer(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Validation
+
+struct Validator {
+    problems: Vec<Problem>,
+}
+
+struct Obj<'a> {
+    fields: &'a [(String, OJson)],
+    at: String,
+}
+
+impl<'a> Obj<'a> {
+    fn get(&self, k: &str) -> Option<&'a OJson> {
+        self.fields.iter().find(|(n, _)| n == k).map(|(_, v)| v)
+    }
+    fn ptr(&self, k: &str) -> String {
+        format!("{}/{}", self.at, escape_pointer(k))
+    }
+    fn has(&self, k: &str) -> bool {
+        self.get(k).is_some()
+    }
+}
+
+const NOT_YET: &[&str] = &[
+    "Assign",
+    "Arguments",
+    "Output",
+    "ItemReader",
+    "ItemBatcher",
+    "ResultWriter",
+    "ToleratedFailurePercentage",
+    "ToleratedFailurePercentagePath",
+    "ToleratedFailureCount",
+    "ToleratedFailureCountPath",
+    "Credentials",
+    "Label",
+];
+
+impl Validator {
+    fn problem(&mut self, at: &str, msg: impl Into<String>) {
+        self.problems.push(Problem {
+            location: at.to_owned(),
+            message: msg.into(),
+        });
+    }
+
+    fn object<'a>(&mut self, v: &'a OJson, at: &str, what: &str) -> Option<Obj<'a>> {
+        match v {
+            OJson::Object(fields) => Some(Obj {
+                fields,
+                at: at.to_owned(),
+            }),
+            other => {
+                self.problem(at, format!("{what} must be an object, not {}", other.kind()));
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, o: &Obj<'_>, k: &str) -> Option<String> {
+        match o.get(k)? {
+            OJson::String(s) => Some(s.clone()),
+            other => {
+                self.problem(&o.ptr(k), format!("must be a string, not {}", other.kind()));
+                None
+            }
+        }
+    }
+
+    fn uint(&mut self, o: &Obj<'_>, k: &str, min: u64) -> Option<u64> {
+        match o.get(k)? {
+            OJson::Number(n) if n.as_u64().is_some_and(|x| x >= min) => n.as_u64(),
+            _ => {
+                self.problem(&o.ptr(k), format!("must be an integer >= {min}"));
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, o: &Obj<'_>, k: &str, min: f64) -> Option<f64> {
+        match o.get(k)? {
+            OJson::Number(n) if n.as_f64().is_some_and(|x| x >= min) => n.as_f64(),
+            _ => {
+                self.problem(&o.ptr(k), format!("must be a number >= {min}"));
+                None
+            }
+        }
+    }
+
+    /// A path field: absent gives `default`, `null` gives `None` where `nullable`.
+    fn path(&mut self, o: &Obj<'_>, k: &str, nullable: bool, reference: bool) -> Option<Option<JsonPath>> {
+        match o.get(k) {
+            None => Some(Some(JsonPath::parse("$").expect("'$' is a valid path"))),
+            Some(OJson::Null) if nullable => Some(None),
+            Some(OJson::String(s)) => match JsonPath::parse(s) {
+                Ok(p) if reference && !p.is_reference() => {
+                    self.problem(
+                        &o.ptr(k),
+                        format!("'{s}' must be a reference path (names and indexes only)"),
+                    );
+                    None
+                }
+                Ok(p) if reference && p.is_context() => {
+                    self.problem(&o.ptr(k), format!("'{s}' must not refer to the context object"));
+                    None
+                }
+                Ok(p) => Some(Some(p)),
+                Err(e) => {
+                    self.problem(&o.ptr(k), e.to_string());
+                    None
+                }
+            },
+            Some(other) => {
+                let allowed = if nullable { "a string or null" } else { "a string" };
+                self.problem(&o.ptr(k), format!("must be {allowed}, not {}", other.kind()));
+                None
+            }
+        }
+    }
+
+    fn optional_path(&mut self, o: &Obj<'_>, k: &str) -> Option<JsonPath> {
+        if o.has(k) {
+            self.path(o, k, false, false).flatten()
+        } else {
+            None
+        }
+    }
+
+    fn template(&mut self, o: &Obj<'_>, k: &str) -> Option<Template> {
+        let v = o.get(k)?;
+        let value = v.to_value();
+        let mut problems = Vec::new();
+        let t = Template::compile(&value, &o.ptr(k), &mut problems);
+        for (at, msg) in problems {
+            self.problem(&at, msg);
+        }
+        Some(t)
+    }
+
+    fn machine(&mut self, tree: &OJson) -> Option<StateMachine> {
+        let o = self.object(tree, "", "a state machine definition")?;
+        for (k, _) in o.fields {
+            if ![
+                "StartAt",
+                "States",
+                "Comment",
+                "Version",
+                "TimeoutSeconds",
+                "QueryLanguage",
+            ]
+            .contains(&k.as_str())
+            {
+                self.problem(&o.ptr(k), format!("unknown field \"{k}\""));
+            }
+        }
+        let comment = self.string(&o, "Comment");
+        let _ = self.string(&o, "Version");
+        let timeout_seconds = if o.has("TimeoutSeconds") {
+            self.uint(&o, "TimeoutSeconds", 1)
+        } else {
+            None
+        };
+        let query_language = match self.string(&o, "QueryLanguage").as_deref() {
+            None | Some("JSONPath") => QueryLanguage::JsonPath,
+            Some("JSONata") => {
+                self.problem(
+                    &o.ptr("QueryLanguage"),
+                    "JSONata is not supported by this interpreter yet",
+                );
+                QueryLanguage::Jsonata
+            }
+            Some(other) => {
+                self.problem(
+                    &o.ptr("QueryLanguage"),
+                    format!("must be \"JSONPath\" or \"JSONata\", not \"{other}\""),
+                );
+                QueryLanguage::JsonPath
+            }
+        };
+        let root = self.scope(&o, &[])?;
+        Some(StateMachine {
+            definition: tree.to_value(),
+            comment,
+            query_language,
+            timeout_seconds,
+            root,
+        })
+    }
+
+    fn scope(&mut self, o: &Obj<'_>, _outer: &[ScopeStep]) -> Option<Scope> {
+        let start_at = match o.get("StartAt") {
+            None => {
+                self.problem(&o.at, "missing required field \"StartAt\"");
+                None
+            }
+            Some(_) => self.string(o, "StartAt"),
+        };
+        let Some(states_json) = o.get("States") else {
+            self.problem(&o.at, "missing required field \"States\"");
+            return None;
+        };
+        let states_obj = self.object(states_json, &o.ptr("States"), "\"States\"")?;
+        if states_obj.fields.is_empty() {
+            self.problem(&states_obj.at, "must define at least one state");
+            return None;
+        }
+        let mut states = Vec::new();
+        for (name, sv) in states_obj.fields {
+            let at = states_obj.ptr(name);
+            if name.is_empty() || name.chars().count() > 80 {
+                self.problem(&at, "state names must be 1 to 80 characters long");
+            }
+            if let Some(state) = self.state(name, sv, &at) {
+                states.push(state);
+            }
+        }
+        let index: HashMap<String, usize> = states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
+        let names: BTreeSet<&str> = states_obj.fields.iter().map(|(n, _)| n.as_str()).collect();
+        let start_at = start_at?;
+        if !names.contains(start_at.as_str()) {
+            self.problem(&o.ptr("StartAt"), format!("state \"{start_at}\" does not exist"));
+        }
+        // Targets are checked against every declared name, so a state that failed to parse does not also
+        // produce "does not exist" noise for its referrers.
+        for s in &states {
+            let at = states_obj.ptr(&s.name);
+            let check = |this: &mut Validator, target: &str, rel: String| {
+                if !names.contains(target) {
+                    this.problem(
+                        &format!("{at}{rel}"),
+                        format!("state \"{target}\" does not exist"),
+                    );
+                }
+            };
+            if let Transition::Next(n) = &s.next {
+                check(self, n, "/Next".into());
+            }
+            for (i, c) in s.catch.iter().enumerate() {
+                check(self, &c.next, format!("/Catch/{i}/Next"));
+            }
+            if let StateKind::Choice { choices, default } = &s.kind {
+                for (i, (_, n)) in choices.iter().enumerate() {
+                    check(self, n, format!("/Choices/{i}/Next"));
+                }
+                if let Some(d) = default {
+                    check(self, d, "/Default".into());
+                }
+            }
+        }
+        if self.problems.is_empty() {
+            let mut seen: BTreeSet<&str> = BTreeSet::new();
+            let mut queue: VecDeque<&str> = VecDeque::from([start_at.as_str()]);
+            while let Some(n) = queue.pop_front() {
+                if !seen.insert(n) {
+                    continue;
+                }
+                let Some(s) = index.get(n).map(|&i| &states[i]) else {
+                    continue;
+                };
+                if let Transition::Next(t) = &s.next {
+                    queue.push_back(t);
+                }
+                queue.extend(s.catch.iter().map(|c| c.next.as_str()));
+                if let StateKind::Choice { choices, default } = &s.kind {
+                    queue.extend(choices.iter().map(|(_, n)| n.as_str()));
+                    queue.extend(default.iter().map(String::as_str));
+                }
+            }
+            for s in &states {
+                if !seen.contains(s.name.as_str()) {
+                    self.problem(
+                        &states_obj.ptr(&s.name),
+                        format!("state \"{}\" is not reachable from StartAt", s.name),
+                    );
+                }
+            }
+        }
+        Some(Scope {
+            start_at,
+            states,
+            index,
+        })
+    }
+
+    fn state(&mut self, name: &str, v: &OJson, at: &str) -> Option<State> {
+        let o = self.object(v, at, "a state")?;
+        let Some(ty) = o.get("Type") else {
+            self.problem(at, "missing required field \"Type\"");
+            return None;
+        };
+        let OJson::String(ty) = ty else {
+            self.problem(&o.ptr("Type"), "must be a string");
+            return None;
+        };
+        let common: &[&str] = &["Type", "Comment", "QueryLanguage"];
+        let io: &[&str] = &["InputPath", "OutputPath"];
+        let flow: &[&str] = &["Next", "End"];
+        let specific: &[&str] = match ty.as_str() {
+            "Pass" => &["ResultPath", "Parameters", "Result"],
+            "Task" => &[
+                "ResultPath",
+                "Parameters",
+                "ResultSelector",
+                "Resource",
+                "TimeoutSeconds",
+                "TimeoutSecondsPath",
+                "HeartbeatSeconds",
+                "HeartbeatSecondsPath",
+                "Retry",
+                "Catch",
+            ],
+            "Choice" => &["Choices", "Default"],
+            "Wait" => &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
+            "Succeed" => &[],
+            "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
+            "Parallel" => &[
+                "ResultPath",
+                "Parameters",
+                "ResultSelector",
+                "Branches",
+                "Retry",
+                "Catch",
+            ],
+            "Map" => &[
+                "ResultPath",
+                "Parameters",
+                "ResultSelector",
+                "ItemsPath",
+                "ItemSelector",
+                "ItemProcessor",
+                "Iterator",
+                "MaxConcurrency",
+                "MaxConcurrencyPath",
+                "Retry",
+                "Catch",
+            ],
+            other => {
+                self.problem(&o.ptr("Type"), format!("unknown state type \"{other}\""));
+                return None;
+            }
+        };
+        let has_io = ty != "Fail";
+        let has_flow = !matches!(ty.as_str(), "Choice" | "Succeed" | "Fail");
+        for (k, _) in o.fields {
+            let k = k.as_str();
+            let known = common.contains(&k)
+                || specific.contains(&k)
+                || (has_io && io.contains(&k))
+                || (has_flow && flow.contains(&k));
+            if known {
+                continue;
+            }
+            if NOT_YET.contains(&k) {
+                self.problem(
+                    &o.ptr(k),
+                    format!("field \"{k}\" is not supported by this interpreter yet"),
+                );
+            } else {
+                self.problem(&o.ptr(k), format!("field \"{k}\" is not valid in a {ty} state"));
+            }
+        }
+        let _ = self.string(&o, "Comment");
+        if let Some(q) = self.string(&o, "QueryLanguage")
+            && q != "JSONPath"
+        {
+            self.problem(
+                &o.ptr("QueryLanguage"),
+                "only the JSONPath query language is supported yet",
+            );
+        }
+
+        let next = if has_flow {
+            match (o.get("Next"), o.get("End")) {
+                (Some(_), Some(_)) => {
+                    self.problem(at, "a state must not have both \"Next\" and \"End\"");
+                    Transition::End
+                }
+                (Some(_), None) => Transition::Next(self.string(&o, "Next").unwrap_or_default()),
+                (None, Some(OJson::Bool(true))) => Transition::End,
+                (None, Some(_)) => {
+                    self.problem(&o.ptr("End"), "must be true");
+                    Transition::End
+                }
+                (None, None) => {
+                    self.problem(at, "a non-terminal state must have \"Next\" or \"End\": true");
+                    Transition::End
+                }
+            }
+        } else {
+            Transition::End
+        };
+        let (input_path, output_path) = if has_io {
+            (
+                self.path(&o, "InputPath", true, false).flatten(),
+                self.path(&o, "OutputPath", true, false).flatten(),
+            )
+        } else {
+            (None, None)
+        };
+        let result_path =
+            |this: &mut Validator| -> ResultPath { this.path(&o, "ResultPath", true, true).flatten() };
+        let retry = if o.has("Retry") {
+            self.retriers(&o)
+        } else {
+            Vec::new()
+        };
+        let catch = if o.has("Catch") {
+            self.catchers(&o)
+        } else {
+            Vec::new()
+        };
+
+        let kind = match ty.as_str() {
+            "Pass" => StateKind::Pass {
+                parameters: self.template(&o, "Parameters"),
+                result: o.get("Result").map(OJson::to_value),
+                result_path: result_path(self),
+            },
+            "Task" => {
+                let resource = match o.get("Resource") {
+                    None => {
+                        self.problem(at, "missing required field \"Resource\"");
+                        String::new()
+                    }
+                    Some(_) => self.string(&o, "Resource").unwrap_or_default(),
+                };
+                let timeout = self.seconds_pair(&o, "TimeoutSeconds", "TimeoutSecondsPath");
+                let heartbeat = self.seconds_pair(&o, "HeartbeatSeconds", "HeartbeatSecondsPath");
+                if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat)
+                    && h >= t
+                {
+                    self.problem(&o.ptr("HeartbeatSeconds"), "must be smaller than TimeoutSeconds");
+                }
+                StateKind::Task {
+                    resource,
+                    parameters: self.template(&o, "Parameters"),
+                    result_selector: self.template(&o, "ResultSelector"),
+                    result_path: result_path(self),
+                    timeout,
+                    heartbeat,
+                }
+            }
+            "Choice" => {
+                let mut choices = Vec::new();
+                match o.get("Choices") {
+                    Some(OJson::Array(items)) if !items.is_empty() => {
+                        for (i, item) in items.iter().enumerate() {
+                            let at = format!("{}/{i}", o.ptr("Choices"));
+                            let Some(co) = self.object(item, &at, "a choice rule") else {
+                                continue;
+                            };
+                            let next = match co.get("Next") {
+                                Some(_) => self.string(&co, "Next"),
+                                None => {
+                                    self.problem(&at, "a choice rule must have \"Next\"");
+                                    None
+                                }
+                            };
+                            if let (Some(rule), Some(next)) = (self.choice_rule(&co, true), next) {
+                                choices.push((rule, next));
+                            }
+                        }
+                    }
+                    Some(_) => self.problem(&o.ptr("Choices"), "must be a non-empty array"),
+                    None => self.problem(at, "missing required field \"Choices\""),
+                }
+                StateKind::Choice {
+                    choices,
+                    default: self.string(&o, "Default"),
+                }
+            }
+            "Wait" => {
+                let present: Vec<&str> = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"]
+                    .into_iter()
+                    .filter(|k| o.has(k))
+                    .collect();
+                if present.len() != 1 {
+                    self.problem(
+                        at,
+                        "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath",
+                    );
+                }
+                let wait = match present.first().copied() {
+                    Some("Timestamp") => match self.string(&o, "Timestamp") {
+                        Some(s) => match OffsetDateTime::parse(&s, &Rfc3339) {
+                            Ok(t) => WaitSpec::Timestamp(t),
+                            Err(_) => {
+                                self.problem(
+                                    &o.ptr("Timestamp"),
+                                    format!("'{s}' is not an RFC3339 timestamp"),
+                                );
+                                WaitSpec::Seconds(Seconds::Fixed(0))
+                            }
+                        },
+                        None => WaitSpec::Seconds(Seconds::Fixed(0)),
+                    },
+                    Some("TimestampPath") => match self.optional_path(&o, "TimestampPath") {
+                        Some(p) => WaitSpec::TimestampPath(p),
+                        None => WaitSpec::Seconds(Seconds::Fixed(0)),
+                    },
+                    _ => WaitSpec::Seconds(
+                        self.seconds_pair_min(&o, "Seconds", "SecondsPath", 0)
+                            .unwrap_or(Seconds::Fixed(0)),
+                    ),
+                };
+                StateKind::Wait { wait }
+            }
+            "Succeed" => StateKind::Succeed,
+            "Fail" => {
+                if o.has("Error") && o.has("ErrorPath") {
+                    self.problem(at, "a Fail state must not have both \"Error\" and \"ErrorPath\"");
+                }
+                if o.has("Cause") && o.has("CausePath") {
+                    self.problem(at, "a Fail state must not have both \"Cause\" and \"CausePath\"");
+                }
+                StateKind::Fail {
+                    error: self.string(&o, "Error"),
+                    error_path: self.optional_path(&o, "ErrorPath"),
+                    cause: self.string(&o, "Cause"),
+                    cause_path: self.optional_path(&o, "CausePath"),
+                }
+            }
+            "Parallel" => {
+                let mut branches = Vec::new();
+                match o.get("Branches") {
+                    Some(OJson::Array(items)) if !items.is_empty() => {
+                        for (i, b) in items.iter().enumerate() {
+                            let bat = format!("{}/{i}", o.ptr("Branches"));
+                            let Some(bo) = self.object(b, &bat, "a branch") else {
+                                continue;
+                            };
+                            self.only_fields(&bo, &["StartAt", "States", "Comment", "QueryLanguage"]);
+                            if let Some(scope) = self.scope(&bo, &[]) {
+                                branches.push(scope);
+                            }
+                        }
+                    }
+                    Some(_) => self.problem(&o.ptr("Branches"), "must be a non-empty array"),
+                    None => self.problem(at, "missing required field \"Branches\""),
+                }
+                StateKind::Parallel {
+                    branches,
+                    parameters: self.template(&o, "Parameters"),
+                    result_selector: self.template(&o, "ResultSelector"),
+                    result_path: result_path(self),
+                }
+            }
+            "Map" => {
+                let key = match (o.has("ItemProcessor"), o.has("Iterator")) {
+                    (true, true) => {
+                        self.problem(
+                            at,
+                            "a Map state must not have both \"ItemProcessor\" and \"Iterator\"",
+                        );
+                        "ItemProcessor"
+                    }
+                    (true, false) => "ItemProcessor",
+                    (false, true) => "Iterator",
+                    (false, false) => {
+                        self.problem(at, "missing required field \"ItemProcessor\"");
+                        return None;
+                    }
+                };
+                if o.has("ItemSelector") && o.has("Parameters") {
+                    self.problem(
+                        at,
+                        "a Map state must not have both \"ItemSelector\" and \"Parameters\"",
+                    );
+                }
+                let pv = o.get(key)?;
+                let po = self.object(pv, &o.ptr(key), &format!("\"{key}\""))?;
+                self.only_fields(
+                    &po,
+                    &["StartAt", "States", "Comment", "ProcessorConfig", "QueryLanguage"],
+                );
+                if let Some(cfg) = po.get("ProcessorConfig")
+                    && let Some(co) = self.object(cfg, &po.ptr("ProcessorConfig"), "\"ProcessorConfig\"")
+                    && let Some(mode) = self.string(&co, "Mode")
+                    && mode != "INLINE"
+                {
+                    self.problem(&co.ptr("Mode"), "only INLINE Map states are supported yet");
+                }
+                let processor = self.scope(&po, &[])?;
+                let items_path = self.path(&o, "ItemsPath", false, false).flatten();
+                let item_selector = if o.has("ItemSelector") {
+                    self.template(&o, "ItemSelector")
+                } else {
+                    self.template(&o, "Parameters")
+                };
+                StateKind::Map {
+                    processor: Box::new(processor),
+                    items_path: items_path
+                        .unwrap_or_else(|| JsonPath::parse("$").expect("'$' is a valid path")),
+                    item_selector,
+                    max_concurrency: self.seconds_pair_min(&o, "MaxConcurrency", "MaxConcurrencyPath", 0),
+                    result_selector: self.template(&o, "ResultSelector"),
+                    result_path: result_path(self),
+                }
+            }
+            _ => return None,
+        };
+        Some(State {
+            name: name.to_owned(),
+            kind,
+            input_path,
+            output_path,
+            next,
+            retry,
+            catch,
+        })
+    }
+
+    fn only_fields(&mut self, o: &Obj<'_>, allowed: &[&str]) {
+        for (k, _) in o.fields {
+            if !allowed.contains(&k.as_str()) {
+                self.problem(&o.ptr(k), format!("unknown field \"{k}\""));
+            }
+        }
+    }
+
+    fn seconds_pair(&mut self, o: &Obj<'_>, fixed: &str, path: &str) -> Option<Seconds> {
+        self.seconds_pair_min(o, fixed, path, 1)
+    }
+
+    fn seconds_pair_min(&mut self, o: &Obj<'_>, fixed: &str, path: &str, min: u64) -> Option<Seconds> {
+        if o.has(fixed) && o.has(path) {
+            self.problem(
+                &o.at,
+                format!("\"{fixed}\" and \"{path}\" are mutually exclusive"),
+            );
+        }
+        if o.has(fixed) {
+            return self.uint(o, fixed, min).map(Seconds::Fixed);
+        }
+        if o.has(path) {
+            return self.path(o, path, false, true).flatten().map(Seconds::Path);
+        }
+        None
+    }
+
+    fn error_equals(&mut self, o: &Obj<'_>, last: bool) -> Vec<String> {
+        let at = o.ptr("ErrorEquals");
+        let mut out = Vec::new();
+        match o.get("ErrorEquals") {
+            Some(OJson::Array(items)) if !items.is_empty() => {
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        OJson::String(s) => out.push(s.clone()),
+                        _ => self.problem(&format!("{at}/{i}"), "must be a string"),
+                    }
+                }
+            }
+            Some(_) => self.problem(&at, "must be a non-empty array of error names"),
+            None => self.problem(&o.at, "missing required field \"ErrorEquals\""),
+        }
+        if out.iter().any(|e| e == STATES_ALL) {
+            if out.len() > 1 {
+                self.problem(&at, "\"States.ALL\" must appear alone in ErrorEquals");
+            }
+            if !last {
+                self.problem(
+                    &at,
+                    "a retrier or catcher with \"States.ALL\" must be the last one",
+                );
+            }
+        }
+        out
+    }
+
+    fn retriers(&mut self, o: &Obj<'_>) -> Vec<Retrier> {
+        let Some(OJson::Array(items)) = o.get("Retry") else {
+            self.problem(&o.ptr("Retry"), "must be an array");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let at = format!("{}/{i}", o.ptr("Retry"));
+            let Some(r) = self.object(item, &at, "a retrier") else {
+                continue;
+            };
+            self.only_fields(
+                &r,
+                &[
+                    "ErrorEquals",
+                    "IntervalSeconds",
+                    "MaxAttempts",
+                    "BackoffRate",
+                    "MaxDelaySeconds",
+                    "JitterStrategy",
+                    "Comment",
+                ],
+            );
+            let error_equals = self.error_equals(&r, i + 1 == items.len());
+            let jitter_full = match self.string(&r, "JitterStrategy").as_deref() {
+                None | Some("NONE") => false,
+                Some("FULL") => true,
+                Some(other) => {
+                    self.problem(
+                        &r.ptr("JitterStrategy"),
+                        format!("must be \"FULL\" or \"NONE\", not \"{other}\""),
+                    );
+                    false
+                }
+            };
+            let backoff_rate = if r.has("BackoffRate") {
+                self.number(&r, "BackoffRate", 1.0)
+            } else {
+                None
+            };
+            out.push(Retrier {
+                error_equals,
+                interval_seconds: if r.has("IntervalSeconds") {
+                    self.uint(&r, "IntervalSeconds", 1)
+                } else {
+                    None
+                }
+                .map_or(1.0, |x| x as f64),
+                max_attempts: if r.has("MaxAttempts") {
+                    self.uint(&r, "MaxAttempts", 0)
+                } else {
+                    None
+                }
+                .map_or(3, |x| u32::try_from(x).unwrap_or(u32::MAX)),
+                backoff_rate: backoff_rate.unwrap_or(2.0),
+                max_delay_seconds: if r.has("MaxDelaySeconds") {
+                    self.uint(&r, "MaxDelaySeconds", 1)
+                } else {
+                    None
+                }
+                .map(|x| x as f64),
+                jitter_full,
+            });
+        }
+        out
+    }
+
+    fn catchers(&mut self, o: &Obj<'_>) -> Vec<Catcher> {
+        let Some(OJson::Array(items)) = o.get("Catch") else {
+            self.problem(&o.ptr("Catch"), "must be an array");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let at = format!("{}/{i}", o.ptr("Catch"));
+            let Some(c) = self.object(item, &at, "a catcher") else {
+                continue;
+            };
+            self.only_fields(&c, &["ErrorEquals", "Next", "ResultPath", "Comment"]);
+            for k in ["Assign", "Output"] {
+                if c.has(k) {
+                    self.problem(
+                        &c.ptr(k),
+                        format!("field \"{k}\" is not supported by this interpreter yet"),
+                    );
+                }
+            }
+            let error_equals = self.error_equals(&c, i + 1 == items.len());
+            let next = match c.get("Next") {
+                Some(_) => self.string(&c, "Next").unwrap_or_default(),
+                None => {
+                    self.problem(&at, "missing required field \"Next\"");
+                    String::new()
+                }
+            };
+            let result_path = self.path(&c, "ResultPath", true, true).flatten();
+            out.push(Catcher {
+                error_equals,
+                next,
+                result_path,
+            });
+        }
+        out
+    }
+
+    fn choice_rule(&mut self, o: &Obj<'_>, top: bool) -> Option<ChoiceRule> {
+        let allowed_extra: &[&str] = if top { &["Next", "Comment"] } else { &["Comment"] };
+        let combinators = ["And", "Or", "Not"];
+        let ops: Vec<&String> = o
+            .fields
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| k.as_str() != "Variable" && !allowed_extra.contains(&k.as_str()))
+            .collect();
+        if ops.len() != 1 {
+            self.problem(
+                &o.at,
+                "a choice rule needs exactly one comparison operator or And/Or/Not",
+            );
+            return None;
+        }
+        let op = ops[0].as_str();
+        if combinators.contains(&op) {
+            if o.has("Variable") {
+                self.problem(
+                    &o.ptr("Variable"),
+                    format!("\"Variable\" is not allowed next to \"{op}\""),
+                );
+            }
+            let v = o.get(op)?;
+            return match op {
+                "Not" => {
+                    let inner = self.object(v, &o.ptr(op), "\"Not\"")?;
+                    self.choice_rule(&inner, false)
+                        .map(|r| ChoiceRule::Not(Box::new(r)))
+                }
+                _ => {
+                    let OJson::Array(items) = v else {
+                        self.problem(&o.ptr(op), "must be a non-empty array of choice rules");
+                        return None;
+                    };
+                    if items.is_empty() {
+                        self.problem(&o.ptr(op), "must be a non-empty array of choice rules");
+                    }
+                    let mut rules = Vec::new();
+                    for (i, item) in items.iter().enumerate() {
+                        let inner = self.object(item, &format!("{}/{i}", o.ptr(op)), "a choice rule")?;
+                        rules.push(self.choice_rule(&inner, false)?);
+                    }
+                    Some(if op == "And" {
+                        ChoiceRule::And(rules)
+                    } else {
+                        ChoiceRule::Or(rules)
+                    })
+                }
+            };
+        }
+        let Some(comparison) = Comparison::from_name(op) else {
+            self.problem(&o.ptr(op), format!("unknown comparison operator \"{op}\""));
+            return None;
+        };
+        let variable = match o.get("Variable") {
+            None => {
+                self.problem(&o.at, "a comparison needs \"Variable\"");
+                return None;
+            }
+            Some(_) => self.path(o, "Variable", false, false).flatten()?,
+        };
+        let raw = o.get(op)?;
+        let operand = if op.ends_with("Path") {
+            Operand::Path(self.path(o, op, false, false).flatten()?)
+        } else {
+            let ok = match comparison.operand_kind() {
+                "string" => matches!(raw, OJson::String(_)),
+                "number" => matches!(raw, OJson::Number(_)),
+                "boolean" => matches!(raw, OJson::Bool(_)),
+                "timestamp" => match raw {
+                    OJson::String(s) => OffsetDateTime::parse(s, &Rfc3339).is_ok(),
+                    _ => false,
+                },
+                _ => true,
+            };
+            if !ok {
+                self.problem(&o.ptr(op), format!("must be {} value", comparison.operand_kind()));
+                return None;
+            }
+            Operand::Literal(raw.to_value())
+        };
+        Some(ChoiceRule::Compare {
+            variable,
+            comparison,
+            operand,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(def: &str) -> Vec<String> {
+        match StateMachine::from_json(def) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.problems.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn valid_machine_keeps_order() {
+        let m = StateMachine::from_json(
+            r#"{"Comment":"c","StartAt":"Z","States":{"Z":{"Type":"Pass","Next":"A"},"A":{"Type":"Succeed"}}}"#,
+        )
+        .expect("valid");
+        assert_eq!(m.state_names(), vec!["Z", "A"]);
+        assert_eq!(m.comment(), Some("c"));
+    }
+
+    #[test]
+    fn missing_target_names_location() {
+        let err = StateMachine::from_json(
+            r#"{"StartAt":"ReserveStock","States":{"ReserveStock":{"Type":"Pass","Next":"Nope"}}}"#,
+        )
+        .expect_err("invalid");
+        assert_eq!(err.location(), "/States/ReserveStock/Next");
+        assert_eq!(
+            err.to_string(),
+            "/States/ReserveStock/Next: state \"Nope\" does not exist"
+        );
+    }
+
+    #[test]
+    fn collects_several_problems() {
+        let p = problems(
+            r#"{"StartAt":"X","States":{
+                "A":{"Type":"Pass"},
+                "B":{"Type":"Task","Resource":"r","End":true,"Retry":[{"ErrorEquals":["States.ALL"]},{"ErrorEquals":["E"]}]},
+                "C":{"Type":"Wait","End":true},
+                "D":{"Type":"Pass","End":true,"Bogus":1},
+                "E":{"Type":"Choice","Choices":[{"Variable":"$.x","NumericEquals":"1","Next":"A"}]}
+            }}"#,
+        );
+        let joined = p.join("\n");
+        for expected in [
+            "/StartAt: state \"X\" does not exist",
+            "/States/A: a non-terminal state must have \"Next\" or \"End\": true",
+            "/States/B/Retry/0/ErrorEquals: a retrier or catcher with \"States.ALL\" must be the last one",
+            "/States/C: a Wait state needs exactly one of",
+            "/States/D/Bogus: field \"Bogus\" is not valid in a Pass state",
+            "/States/E/Choices/0/NumericEquals: must be number value",
+        ] {
+            assert!(joined.contains(expected), "missing {expected:?} in:\n{joined}");
+        }
+    }
+
+    #[test]
+    fn unreachable_and_nested_scopes() {
+        let p = problems(r#"{"StartAt":"A","States":{"A":{"Type":"Succeed"},"Orphan":{"Type":"Succeed"}}}"#);
+        assert_eq!(
+            p,
+            vec!["/States/Orphan: state \"Orphan\" is not reachable from StartAt"]
+        );
+        let p = problems(
+            r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
+                {"StartAt":"B1","States":{"B1":{"Type":"Pass","Next":"Outside"}}}]}}}"#,
+        );
+        assert_eq!(
+            p,
+            vec!["/States/P/Branches/0/States/B1/Next: state \"Outside\" does not exist"]
+        );
+        let p = problems(
+            r#"{"StartAt":"M","States":{"M":{"Type":"Map","End":true,"ItemProcessor":
+                {"StartAt":"I","States":{"I":{"Type":"Pass","End":true,"ResultPath":"$.a[*]"}}}}}}"#,
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("/States/M/ItemProcessor/States/I/ResultPath"));
+    }
+
+    #[test]
+    fn catch_all_alone_and_bad_json() {
+        let p = problems(
+            r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","End":true,
+               "Catch":[{"ErrorEquals":["States.ALL","X"],"Next":"T"}]}}}"#,
+        );
+        assert_eq!(
+            p,
+            vec!["/States/T/Catch/0/ErrorEquals: \"States.ALL\" must appear alone in ErrorEquals"]
+        );
+        assert!(problems("{").first().is_some_and(|p| p.contains("invalid JSON")));
+        assert!(problems(r#"{"StartAt":"A","StartAt":"A","States":{}}"#)[0].contains("duplicate key"));
+        let p = problems(r#"{"StartAt":"A","QueryLanguage":"JSONata","States":{"A":{"Type":"Succeed"}}}"#);
+        assert!(p[0].contains("JSONata is not supported"));
+    }
+}

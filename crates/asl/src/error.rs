@@ -1,0 +1,93 @@
+//! Runtime error names of the States Language and the matching rules of `ErrorEquals`.
+
+use serde::{Deserialize, Serialize};
+
+pub const STATES_ALL: &str = "States.ALL";
+pub const STATES_TIMEOUT: &str = "States.Timeout";
+pub const STATES_HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
+pub const STATES_TASK_FAILED: &str = "States.TaskFailed";
+pub const STATES_RUNTIME: &str = "States.Runtime";
+pub const STATES_DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+pub const STATES_NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
+pub const STATES_INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
+pub const STATES_RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
+pub const STATES_PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
+pub const STATES_BRANCH_FAILED: &str = "States.BranchFailed";
+
+/// An error raised inside an execution, as it appears in `{"Error", "Cause"}` and history events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatesError {
+    pub error: String,
+    pub cause: Option<String>,
+}
+
+impl StatesError {
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        StatesError {
+            error: error.into(),
+            cause: Some(cause.into()),
+        }
+    }
+
+    /// AWS documents `States.Runtime` and `States.DataLimitExceeded` as terminal: neither `States.ALL`
+    /// nor any retrier or catcher can handle them, they always fail the execution.
+    pub fn is_terminal(&self) -> bool {
+        self.error == STATES_RUNTIME || self.error == STATES_DATA_LIMIT_EXCEEDED
+    }
+
+    /// The `{"Error", "Cause"}` object a catcher passes on.
+    pub fn to_output(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("Error".into(), self.error.clone().into());
+        if let Some(c) = &self.cause {
+            m.insert("Cause".into(), c.clone().into());
+        }
+        serde_json::Value::Object(m)
+    }
+}
+
+impl std::fmt::Display for StatesError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.cause {
+            Some(c) => write!(f, "{}: {}", self.error, c),
+            None => f.write_str(&self.error),
+        }
+    }
+}
+
+/// Whether one `ErrorEquals` entry matches a raised error name.
+pub fn error_matches(pattern: &str, error: &str) -> bool {
+    if error == STATES_RUNTIME || error == STATES_DATA_LIMIT_EXCEEDED {
+        return false;
+    }
+    match pattern {
+        STATES_ALL => true,
+        // The docs: "States.TaskFailed acts as a wildcard that matches any known error name except for
+        // States.Timeout"; heartbeat time-outs are a flavour of time-out, so they are excluded too.
+        STATES_TASK_FAILED => error != STATES_TIMEOUT && error != STATES_HEARTBEAT_TIMEOUT,
+        // States.Timeout is documented as covering heartbeat failures as well.
+        STATES_TIMEOUT => error == STATES_TIMEOUT || error == STATES_HEARTBEAT_TIMEOUT,
+        p => p == error,
+    }
+}
+
+pub fn any_matches(patterns: &[String], error: &str) -> bool {
+    patterns.iter().any(|p| error_matches(p, error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matching_rules() {
+        assert!(error_matches("States.ALL", "Custom.Error"));
+        assert!(error_matches("States.ALL", "States.Timeout"));
+        assert!(!error_matches("States.ALL", "States.Runtime"));
+        assert!(!error_matches("States.ALL", "States.DataLimitExceeded"));
+        assert!(error_matches("States.TaskFailed", "Lambda.ServiceException"));
+        assert!(!error_matches("States.TaskFailed", "States.Timeout"));
+        assert!(error_matches("States.Timeout", "States.HeartbeatTimeout"));
+        assert!(!error_matches("Custom.A", "Custom.B"));
+    }
+}

@@ -1,0 +1,1855 @@
+//! The sans-IO execution core.
+//!
+//! An [`Execution`] is a serialisable snapshot of everything needed to continue a run. It never performs
+//! I/O: [`Execution::start`] and [`Execution::apply`] consume events and return [`Command`]s (invoke a
+//! task, start a timer) for a driver to carry out, so the snapshot can be persisted after every
+//! transition and resumed by another process. The only non-determinism is randomness for task tokens and
+//! retry jitter.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+use crate::definition::{
+    ResultPath, ScopeStep, Seconds, State, StateKind, StateMachine, Transition, WaitSpec,
+};
+use crate::error::{
+    STATES_DATA_LIMIT_EXCEEDED, STATES_HEARTBEAT_TIMEOUT, STATES_NO_CHOICE_MATCHED,
+    STATES_RESULT_PATH_MATCH_FAILURE, STATES_RUNTIME, STATES_TIMEOUT, StatesError, any_matches,
+};
+use crate::history::{EventType, HistoryEvent, details, not_truncated};
+use crate::jsonpath::JsonPath;
+use crate::payload::Template;
+
+/// Step Functions' payload quota: state input/output and task results above it fail the execution.
+pub const MAX_PAYLOAD_BYTES: usize = 262_144;
+/// Step Functions' execution history quota; also stops runaway Pass/Choice loops.
+pub const MAX_HISTORY_EVENTS: u64 = 25_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskId(pub u64);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TimerId(pub u64);
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "task-{}", self.0)
+    }
+}
+
+impl std::fmt::Display for TimerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "timer-{}", self.0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionContext {
+    pub execution_arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub role_arn: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub start_time: OffsetDateTime,
+    pub redrive_count: u32,
+}
+
+impl ExecutionContext {
+    /// Derives the execution ARN and machine name the way Step Functions does from a state machine ARN
+    /// (`arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`); other strings are used as the name as-is.
+    pub fn new(state_machine_arn: &str, execution_name: &str, start_time: OffsetDateTime) -> Self {
+        let parts: Vec<&str> = state_machine_arn.split(':').collect();
+        let (execution_arn, sm_name) = if parts.len() >= 7 && parts[5] == "stateMachine" {
+            (
+                format!("{}:execution:{}:{execution_name}", parts[..5].join(":"), parts[6]),
+                parts[6].to_owned(),
+            )
+        } else {
+            (
+                format!("{state_machine_arn}:{execution_name}"),
+                state_machine_arn.to_owned(),
+            )
+        };
+        ExecutionContext {
+            execution_arn,
+            name: execution_name.to_owned(),
+            state_machine_arn: state_machine_arn.to_owned(),
+            state_machine_name: sm_name,
+            role_arn: None,
+            start_time,
+            redrive_count: 0,
+        }
+    }
+
+    /// The region named in the state machine ARN, for history events.
+    pub fn region(&self) -> &str {
+        self.state_machine_arn
+            .split(':')
+            .nth(3)
+            .filter(|r| !r.is_empty())
+            .unwrap_or("local")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status")]
+pub enum ExecutionStatus {
+    Running,
+    Succeeded {
+        output: Value,
+    },
+    Failed {
+        error: String,
+        cause: Option<String>,
+    },
+    TimedOut {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    Aborted {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+}
+
+impl ExecutionStatus {
+    pub fn is_running(&self) -> bool {
+        matches!(self, ExecutionStatus::Running)
+    }
+
+    /// The `DescribeExecution` status string.
+    pub fn aws_status(&self) -> &'static str {
+        match self {
+            ExecutionStatus::Running => "RUNNING",
+            ExecutionStatus::Succeeded { .. } => "SUCCEEDED",
+            ExecutionStatus::Failed { .. } => "FAILED",
+            ExecutionStatus::TimedOut { .. } => "TIMED_OUT",
+            ExecutionStatus::Aborted { .. } => "ABORTED",
+        }
+    }
+}
+
+/// What a task invocation knows about where it runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskContext {
+    pub execution_arn: String,
+    pub execution_name: String,
+    pub state_machine_arn: String,
+    pub state_name: String,
+    /// 0 for the first attempt, then the number of retries so far (`$$.State.RetryCount`).
+    pub attempt: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub state_entered_time: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    InvokeTask {
+        task_id: TaskId,
+        resource: String,
+        parameters: Value,
+        task_token: Option<String>,
+        context: TaskContext,
+    },
+    StartTimer {
+        timer_id: TimerId,
+        #[serde(with = "time::serde::rfc3339")]
+        fire_at: OffsetDateTime,
+    },
+}
+
+/// See [`Execution::token_status`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenStatus {
+    /// The execution waits on this token: a callback will be accepted.
+    Waiting,
+    /// The token belonged to a task that is over (Step Functions answers `TaskTimedOut`).
+    Closed,
+    /// Never issued by this execution (`InvalidToken`).
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ExternalEvent {
+    TaskSucceeded {
+        task_id: TaskId,
+        output: Value,
+    },
+    TaskFailed {
+        task_id: TaskId,
+        error: String,
+        cause: Option<String>,
+    },
+    TaskTokenSucceeded {
+        token: String,
+        output: Value,
+    },
+    TaskTokenFailed {
+        token: String,
+        error: String,
+        cause: Option<String>,
+    },
+    TaskTokenHeartbeat {
+        token: String,
+    },
+    TimerFired {
+        timer_id: TimerId,
+    },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct ParentLink {
+    frame: u64,
+    index: usize,
+}
+
+/// One thread of control: the top-level machine, a Parallel branch or a Map iteration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Frame {
+    scope: Vec<ScopeStep>,
+    parent: Option<ParentLink>,
+    state: String,
+    input: Value,
+    #[serde(with = "time::serde::rfc3339")]
+    entered_time: OffsetDateTime,
+    entered_event_id: u64,
+    last_event_id: u64,
+    retry_counts: Vec<u32>,
+    retry_total: u32,
+    activity: Activity,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum Activity {
+    Idle,
+    Task {
+        task_id: TaskId,
+    },
+    Wait {
+        timer_id: TimerId,
+        output: Value,
+    },
+    Backoff {
+        timer_id: TimerId,
+    },
+    Parallel {
+        children: Vec<Option<u64>>,
+        results: Vec<Option<Value>>,
+    },
+    Map {
+        inputs: Vec<Value>,
+        next: usize,
+        running: BTreeMap<usize, u64>,
+        results: Vec<Option<Value>>,
+        max_concurrency: usize,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum TaskPhase {
+    /// The resource is being invoked.
+    Invoking,
+    /// The invocation returned; a callback with the task token is awaited.
+    AwaitingCallback,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct TaskEntry {
+    frame: u64,
+    resource: String,
+    resource_type: String,
+    resource_name: String,
+    /// Direct Lambda ARNs are reported with the LambdaFunction* events, as AWS does.
+    lambda_events: bool,
+    parameters: Value,
+    token: Option<String>,
+    context: TaskContext,
+    phase: TaskPhase,
+    timeout_timer: Option<TimerId>,
+    heartbeat_timer: Option<TimerId>,
+    heartbeat_seconds: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum TimerKind {
+    Wait,
+    Backoff,
+    TaskTimeout(TaskId),
+    Heartbeat(TaskId),
+    ExecutionTimeout,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct TimerEntry {
+    #[serde(with = "time::serde::rfc3339")]
+    fire_at: OffsetDateTime,
+    frame: u64,
+    kind: TimerKind,
+}
+
+#[derive(Clone, Debug)]
+enum Work {
+    Enter { frame: u64, state: String, input: Value },
+}
+
+enum Step {
+    Pending,
+    /// The state finished with this output and follows its own `Next`/`End`.
+    Done(Value),
+    /// The state finished and goes to an explicit state (Choice, Catch).
+    Goto(String, Value),
+    Fail(StatesError),
+}
+
+const ROOT: u64 = 0;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Execution {
+    context: ExecutionContext,
+    input: Value,
+    status: ExecutionStatus,
+    frames: BTreeMap<u64, Frame>,
+    tasks: BTreeMap<TaskId, TaskEntry>,
+    timers: BTreeMap<TimerId, TimerEntry>,
+    tokens: BTreeMap<String, TaskId>,
+    /// Tokens whose task is over (completed, failed, timed out or abandoned), so callers can answer
+    /// `TaskTimedOut` rather than `InvalidToken` for them, as Step Functions does.
+    #[serde(default)]
+    closed_tokens: BTreeSet<String>,
+    next_id: u64,
+    event_count: u64,
+    #[serde(default)]
+    new_events: Vec<HistoryEvent>,
+    #[serde(skip)]
+    commands: Vec<Command>,
+    #[serde(skip)]
+    work: VecDeque<Work>,
+    #[serde(skip, default = "epoch")]
+    now: OffsetDateTime,
+}
+
+fn epoch() -> OffsetDateTime {
+    OffsetDateTime::UNIX_EPOCH
+}
+
+impl Execution {
+    pub fn start(
+        machine: &StateMachine,
+        ctx: ExecutionContext,
+        input: Value,
+        now: OffsetDateTime,
+    ) -> (Execution, Vec<Command>) {
+        let mut exec = Execution {
+            context: ctx,
+            input: input.clone(),
+            status: ExecutionStatus::Running,
+            frames: BTreeMap::new(),
+            tasks: BTreeMap::new(),
+            timers: BTreeMap::new(),
+            tokens: BTreeMap::new(),
+            closed_tokens: BTreeSet::new(),
+            next_id: ROOT + 1,
+            event_count: 0,
+            new_events: Vec::new(),
+            commands: Vec::new(),
+            work: VecDeque::new(),
+            now,
+        };
+        let started = exec.emit(
+            None,
+            EventType::ExecutionStarted,
+            details(&[
+                ("input", Some(Value::String(input.to_string()))),
+                ("inputDetails", not_truncated()),
+                ("roleArn", exec.context.role_arn.clone().map(Value::String)),
+            ]),
+        );
+        exec.frames.insert(
+            ROOT,
+            Frame {
+                scope: Vec::new(),
+                parent: None,
+                state: String::new(),
+                input: Value::Null,
+                entered_time: now,
+                entered_event_id: started,
+                last_event_id: started,
+                retry_counts: Vec::new(),
+                retry_total: 0,
+                activity: Activity::Idle,
+            },
+        );
+        if let Some(secs) = machine.timeout_seconds {
+            exec.start_timer(ROOT, TimerKind::ExecutionTimeout, now + seconds(secs as f64));
+        }
+        if payload_too_large(&input) {
+            exec.fail_execution(StatesError::new(
+                STATES_DATA_LIMIT_EXCEEDED,
+                "The execution input exceeds the maximum number of bytes service limit.",
+            ));
+        } else {
+            exec.work.push_back(Work::Enter {
+                frame: ROOT,
+                state: machine.root.start_at.clone(),
+                input,
+            });
+            exec.pump(machine);
+        }
+        let cmds = exec.take_commands();
+        (exec, cmds)
+    }
+
+    /// Feeds one external event. Events for tasks, timers or tokens that are no longer outstanding are
+    /// ignored (they are normal after time-outs, retries and abandoned branches).
+    pub fn apply(
+        &mut self,
+        machine: &StateMachine,
+        event: ExternalEvent,
+        now: OffsetDateTime,
+    ) -> Vec<Command> {
+        self.now = now;
+        if !self.status.is_running() {
+            return Vec::new();
+        }
+        match event {
+            ExternalEvent::TaskSucceeded { task_id, output } => {
+                self.on_task_returned(machine, task_id, output)
+            }
+            ExternalEvent::TaskFailed {
+                task_id,
+                error,
+                cause,
+            } => {
+                if self.tasks.contains_key(&task_id) {
+                    self.on_task_failed(machine, task_id, StatesError { error, cause });
+                }
+            }
+            ExternalEvent::TaskTokenSucceeded { token, output } => {
+                if let Some(&task_id) = self.tokens.get(&token) {
+                    self.complete_task(machine, task_id, output);
+                }
+            }
+            ExternalEvent::TaskTokenFailed { token, error, cause } => {
+                if let Some(&task_id) = self.tokens.get(&token) {
+                    self.on_task_failed(machine, task_id, StatesError { error, cause });
+                }
+            }
+            ExternalEvent::TaskTokenHeartbeat { token } => {
+                if let Some(&task_id) = self.tokens.get(&token) {
+                    self.restart_heartbeat(task_id);
+                }
+            }
+            ExternalEvent::TimerFired { timer_id } => self.on_timer(machine, timer_id),
+        }
+        self.pump(machine);
+        self.take_commands()
+    }
+
+    /// `StopExecution`: aborts whatever runs and ends the execution as `Aborted`.
+    pub fn stop(&mut self, error: Option<String>, cause: Option<String>, now: OffsetDateTime) {
+        self.now = now;
+        if !self.status.is_running() {
+            return;
+        }
+        self.abort_frame_contents(ROOT);
+        self.emit(
+            Some(ROOT),
+            EventType::ExecutionAborted,
+            details(&[
+                ("error", error.clone().map(Value::String)),
+                ("cause", cause.clone().map(Value::String)),
+            ]),
+        );
+        self.status = ExecutionStatus::Aborted { error, cause };
+        self.clear_all();
+    }
+
+    pub fn status(&self) -> &ExecutionStatus {
+        &self.status
+    }
+
+    pub fn context(&self) -> &ExecutionContext {
+        &self.context
+    }
+
+    pub fn input(&self) -> &Value {
+        &self.input
+    }
+
+    /// Number of history events produced so far (the id of the last one).
+    pub fn event_count(&self) -> u64 {
+        self.event_count
+    }
+
+    /// Everything outstanding: invocations not yet answered and timers not yet fired. A driver that
+    /// restarts from a snapshot carries these out again (task invocations are therefore at-least-once).
+    pub fn pending_commands(&self) -> Vec<Command> {
+        let mut out = Vec::new();
+        for (id, t) in &self.tasks {
+            if t.phase == TaskPhase::Invoking {
+                out.push(self.invoke_command(*id, t));
+            }
+        }
+        for (id, t) in &self.timers {
+            out.push(Command::StartTimer {
+                timer_id: *id,
+                fire_at: t.fire_at,
+            });
+        }
+        out
+    }
+
+    /// True when the execution runs but only waits for task-token callbacks: no invocation in flight,
+    /// and no timer other than the time-outs guarding those callbacks (or the execution time-out).
+    pub fn is_idle(&self) -> bool {
+        self.status.is_running()
+            && self
+                .tasks
+                .values()
+                .all(|t| t.phase == TaskPhase::AwaitingCallback)
+            && self.timers.values().all(|t| match t.kind {
+                TimerKind::ExecutionTimeout => true,
+                TimerKind::TaskTimeout(id) | TimerKind::Heartbeat(id) => self
+                    .tasks
+                    .get(&id)
+                    .is_some_and(|t| t.phase == TaskPhase::AwaitingCallback),
+                TimerKind::Wait | TimerKind::Backoff => false,
+            })
+    }
+
+    pub fn waiting_task_tokens(&self) -> Vec<String> {
+        self.tokens.keys().cloned().collect()
+    }
+
+    /// What this execution knows about a task token.
+    pub fn token_status(&self, token: &str) -> TokenStatus {
+        if self.tokens.contains_key(token) {
+            TokenStatus::Waiting
+        } else if self.closed_tokens.contains(token) {
+            TokenStatus::Closed
+        } else {
+            TokenStatus::Unknown
+        }
+    }
+
+    pub fn owns_token(&self, token: &str) -> bool {
+        self.tokens.contains_key(token)
+    }
+
+    /// When the given timer is due, if it is still outstanding.
+    pub fn timer_fire_at(&self, timer_id: TimerId) -> Option<OffsetDateTime> {
+        self.timers.get(&timer_id).map(|t| t.fire_at)
+    }
+
+    pub fn take_new_events(&mut self) -> Vec<HistoryEvent> {
+        std::mem::take(&mut self.new_events)
+    }
+
+    // -----------------------------------------------------------------------------------------------
+    // Plumbing
+
+    fn next_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn take_commands(&mut self) -> Vec<Command> {
+        // Commands issued earlier in the batch may already be moot (a sibling branch failed).
+        let cmds = std::mem::take(&mut self.commands);
+        cmds.into_iter()
+            .filter(|c| match c {
+                Command::InvokeTask { task_id, .. } => self.tasks.contains_key(task_id),
+                Command::StartTimer { timer_id, .. } => self.timers.contains_key(timer_id),
+            })
+            .collect()
+    }
+
+    fn emit(&mut self, frame: Option<u64>, ty: EventType, details: Option<Value>) -> u64 {
+        self.event_count += 1;
+        let id = self.event_count;
+        let prev = match frame.and_then(|f| self.frames.get(&f)) {
+            Some(f) => f.last_event_id,
+            None => id - 1,
+        };
+        self.new_events.push(HistoryEvent {
+            id,
+            previous_event_id: prev,
+            timestamp: self.now,
+            event_type: ty,
+            details,
+        });
+        if let Some(f) = frame.and_then(|f| self.frames.get_mut(&f)) {
+            f.last_event_id = id;
+        }
+        id
+    }
+
+    fn start_timer(&mut self, frame: u64, kind: TimerKind, fire_at: OffsetDateTime) -> TimerId {
+        let timer_id = TimerId(self.next_id());
+        self.timers.insert(timer_id, TimerEntry { fire_at, frame, kind });
+        self.commands.push(Command::StartTimer { timer_id, fire_at });
+        timer_id
+    }
+
+    fn invoke_command(&self, task_id: TaskId, t: &TaskEntry) -> Command {
+        Command::InvokeTask {
+            task_id,
+            resource: t.resource.clone(),
+            parameters: t.parameters.clone(),
+            task_token: t.token.clone(),
+            context: t.context.clone(),
+        }
+    }
+
+    fn pump(&mut self, machine: &StateMachine) {
+        while let Some(work) = self.work.pop_front() {
+            if !self.status.is_running() {
+                self.work.clear();
+                break;
+            }
+            if self.event_count >= MAX_HISTORY_EVENTS {
+                self.fail_execution(StatesError::new(
+                    STATES_RUNTIME,
+                    format!(
+                        "The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
+                    ),
+                ));
+                continue;
+            }
+            match work {
+                Work::Enter { frame, state, input } => self.enter(machine, frame, state, input),
+            }
+        }
+    }
+
+    fn state_of<'m>(&self, machine: &'m StateMachine, fid: u64) -> Option<&'m State> {
+        let f = self.frames.get(&fid)?;
+        machine.scope(&f.scope)?.get(&f.state)
+    }
+
+    fn clear_all(&mut self) {
+        let open = std::mem::take(&mut self.tokens);
+        self.closed_tokens.extend(open.into_keys());
+        self.frames.clear();
+        self.tasks.clear();
+        self.timers.clear();
+        self.tokens.clear();
+        self.work.clear();
+    }
+
+    fn fail_execution(&mut self, err: StatesError) {
+        self.abort_frame_contents(ROOT);
+        self.emit(
+            Some(ROOT),
+            EventType::ExecutionFailed,
+            details(&[
+                (
+                    "error",
+                    Some(err.error.clone())
+                        .filter(|e| !e.is_empty())
+                        .map(Value::String),
+                ),
+                ("cause", err.cause.clone().map(Value::String)),
+            ]),
+        );
+        self.status = ExecutionStatus::Failed {
+            error: err.error,
+            cause: err.cause,
+        };
+        self.clear_all();
+    }
+
+    /// Context object (`$$`) as seen by the frame's current state.
+    fn context_object(&self, fid: u64, token: Option<&str>, item: Option<(usize, &Value)>) -> Value {
+        let c = &self.context;
+        let (state, entered, retries) = match self.frames.get(&fid) {
+            Some(f) => (f.state.as_str(), f.entered_time, f.retry_total),
+            None => ("", self.now, 0),
+        };
+        let mut ctx = json!({
+            "Execution": {
+                "Id": c.execution_arn,
+                "Input": self.input,
+                "Name": c.name,
+                "RoleArn": c.role_arn,
+                "StartTime": iso_millis(c.start_time),
+                "RedriveCount": c.redrive_count,
+            },
+            "State": {"EnteredTime": iso_millis(entered), "Name": state, "RetryCount": retries},
+            "StateMachine": {"Id": c.state_machine_arn, "Name": c.state_machine_name},
+        });
+        if let Some(t) = token {
+            ctx["Task"] = json!({"Token": t});
+        }
+        if let Some((i, v)) = item {
+            ctx["Map"] = json!({"Item": {"Index": i, "Value": v}});
+        }
+        ctx
+    }
+
+    // -----------------------------------------------------------------------------------------------
+    // State lifecycle
+
+    fn enter(&mut self, machine: &StateMachine, fid: u64, name: String, input: Value) {
+        let Some(scope) = self.frames.get(&fid).and_then(|f| machine.scope(&f.scope)) else {
+            return;
+        };
+        let Some(state) = scope.get(&name) else {
+            self.fail_execution(StatesError::new(
+                STATES_RUNTIME,
+                format!("state '{name}' does not exist"),
+            ));
+            return;
+        };
+        let now = self.now;
+        let input_text = input.to_string();
+        if let Some(f) = self.frames.get_mut(&fid) {
+            f.state = name.clone();
+            f.input = input;
+            f.entered_time = now;
+            f.retry_counts = vec![0; state.retry.len()];
+            f.retry_total = 0;
+            f.activity = Activity::Idle;
+        }
+        let ty = entered_type(state);
+        let id = self.emit(
+            Some(fid),
+            ty,
+            details(&[
+                ("name", Some(Value::String(name))),
+                ("input", Some(Value::String(input_text.clone()))),
+                ("inputDetails", not_truncated()),
+            ]),
+        );
+        if let Some(f) = self.frames.get_mut(&fid) {
+            f.entered_event_id = id;
+        }
+        if input_text.len() > MAX_PAYLOAD_BYTES {
+            let err = StatesError::new(
+                STATES_DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state/task '{}' input exceeds the maximum number of bytes service limit.",
+                    state.name
+                ),
+            );
+            self.handle_error(machine, fid, state, err);
+            return;
+        }
+        self.run_state(machine, fid, state);
+    }
+
+    fn run_state(&mut self, machine: &StateMachine, fid: u64, state: &State) {
+        let step = match self.state_body(machine, fid, state) {
+            Ok(step) => step,
+            Err(e) => Step::Fail(self.runtime_context(fid, state, e)),
+        };
+        self.finish_step(machine, fid, state, step);
+    }
+
+    /// AWS prefixes States.Runtime causes with where the failure happened.
+    fn runtime_context(&self, fid: u64, state: &State, mut e: StatesError) -> StatesError {
+        if e.error == STATES_RUNTIME {
+            let entered = self.frames.get(&fid).map_or(0, |f| f.entered_event_id);
+            e.cause = Some(format!(
+                "An error occurred while executing the state '{}' (entered at the event id #{entered}). {}",
+                state.name,
+                e.cause.unwrap_or_default()
+            ));
+        }
+        e
+    }
+
+    fn state_body(&mut self, machine: &StateMachine, fid: u64, state: &State) -> Result<Step, StatesError> {
+        let input = self
+            .frames
+            .get(&fid)
+            .map(|f| f.input.clone())
+            .unwrap_or(Value::Null);
+        let ctx = self.context_object(fid, None, None);
+        match &state.kind {
+            StateKind::Pass {
+                parameters,
+                result,
+                result_path,
+            } => {
+                let effective = select_input(&state.input_path, &input, &ctx)?;
+                let result = match (result, parameters) {
+                    (Some(r), _) => r.clone(),
+                    (None, Some(p)) => p.evaluate(&effective, &ctx)?,
+                    (None, None) => effective,
+                };
+                Ok(Step::Done(self.finish_output(
+                    state,
+                    &input,
+                    result,
+                    &None,
+                    result_path,
+                    &ctx,
+                )?))
+            }
+            StateKind::Succeed => {
+                let effective = select_input(&state.input_path, &input, &ctx)?;
+                Ok(Step::Done(select_input(&state.output_path, &effective, &ctx)?))
+            }
+            StateKind::Fail {
+                error,
+                error_path,
+                cause,
+                cause_path,
+            } => {
+                let pick = |fixed: &Option<String>,
+                            path: &Option<JsonPath>|
+                 -> Result<Option<String>, StatesError> {
+                    if let Some(p) = path {
+                        let v = select(p, &input, &ctx)?;
+                        return match v {
+                            Value::String(s) => Ok(Some(s)),
+                            other => Err(StatesError::new(
+                                STATES_RUNTIME,
+                                format!("The value of '{p}' must be a string, not {other}"),
+                            )),
+                        };
+                    }
+                    Ok(fixed.clone())
+                };
+                let error = pick(error, error_path)?.unwrap_or_default();
+                let cause = pick(cause, cause_path)?;
+                Ok(Step::Fail(StatesError { error, cause }))
+            }
+            StateKind::Choice { choices, default } => {
+                let effective = select_input(&state.input_path, &input, &ctx)?;
+                for (rule, next) in choices {
+                    if rule.evaluate(&effective, &ctx)? {
+                        return Ok(Step::Goto(
+                            next.clone(),
+                            select_input(&state.output_path, &effective, &ctx)?,
+                        ));
+                    }
+                }
+                match default {
+                    Some(d) => Ok(Step::Goto(
+                        d.clone(),
+                        select_input(&state.output_path, &effective, &ctx)?,
+                    )),
+                    None => Ok(Step::Fail(StatesError::new(
+                        STATES_NO_CHOICE_MATCHED,
+                        "No Matches!",
+                    ))),
+                }
+            }
+            StateKind::Wait { wait } => {
+                let effective = select_input(&state.input_path, &input, &ctx)?;
+                let fire_at = match wait {
+                    WaitSpec::Seconds(s) => {
+                        self.now + seconds(resolve_seconds(s, &effective, &ctx)?.unwrap_or(0) as f64)
+                    }
+                    WaitSpec::Timestamp(t) => *t,
+                    WaitSpec::TimestampPath(p) => {
+                        let v = select(p, &effective, &ctx)?;
+                        v.as_str().and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok()).ok_or_else(|| {
+                            StatesError::new(STATES_RUNTIME, format!("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {p} == {v}"))
+                        })?
+                    }
+                };
+                let output = select_input(&state.output_path, &effective, &ctx)?;
+                let timer_id = self.start_timer(fid, TimerKind::Wait, fire_at);
+                self.set_activity(fid, Activity::Wait { timer_id, output });
+                Ok(Step::Pending)
+            }
+            StateKind::Task {
+                resource,
+                parameters,
+                timeout,
+                heartbeat,
+                ..
+            } => self.start_task(fid, state, resource, parameters, timeout, heartbeat, &input),
+            StateKind::Parallel {
+                branches, parameters, ..
+            } => {
+                let effective = select_input(&state.input_path, &input, &ctx)?;
+                let branch_input = match parameters {
+                    Some(p) => p.evaluate(&effective, &ctx)?,
+                    None => effective,
+                };
+                let started = self.emit(Some(fid), EventType::ParallelStateStarted, None);
+                let scope = self.frames.get(&fid).map(|f| f.scope.clone()).unwrap_or_default();
+                let mut children = Vec::with_capacity(branches.len());
+                for (i, b) in branches.iter().enumerate() {
+                    let mut child_scope = scope.clone();
+                    child_scope.push(ScopeStep {
+                        state: state.name.clone(),
+                        branch: Some(i),
+                    });
+                    let child = self.new_frame(child_scope, fid, i, started);
+                    self.work.push_back(Work::Enter {
+                        frame: child,
+                        state: b.start_at.clone(),
+                        input: branch_input.clone(),
+                    });
+                    children.push(Some(child));
+                }
+                let results = vec![None; branches.len()];
+                self.set_activity(fid, Activity::Parallel { children, results });
+                Ok(Step::Pending)
+            }
+            StateKind::Map {
+                items_path,
+                item_selector,
+                max_concurrency,
+                ..
+            } => {
+                let effective = select_input(&state.input_path, &input, &ctx)?;
+                let items = match select(items_path, &effective, &ctx)? {
+                    Value::Array(a) => a,
+                    other => {
+                        return Err(StatesError::new(
+                            STATES_RUNTIME,
+                            format!(
+                                "Map state input must be an array but was: {other} (ItemsPath '{items_path}')"
+                            ),
+                        ));
+                    }
+                };
+                let mut inputs = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    inputs.push(match item_selector {
+                        Some(sel) => {
+                            sel.evaluate(&effective, &self.context_object(fid, None, Some((i, item))))?
+                        }
+                        None => item.clone(),
+                    });
+                }
+                let max = match max_concurrency {
+                    Some(s) => resolve_seconds(s, &effective, &ctx)?.unwrap_or(0),
+                    None => 0,
+                };
+                self.emit(
+                    Some(fid),
+                    EventType::MapStateStarted,
+                    details(&[("length", Some(Value::from(inputs.len())))]),
+                );
+                if inputs.is_empty() {
+                    self.emit(Some(fid), EventType::MapStateSucceeded, None);
+                    return self.aggregate_output(fid, state, Value::Array(Vec::new()), &ctx);
+                }
+                let n = inputs.len();
+                self.set_activity(
+                    fid,
+                    Activity::Map {
+                        inputs,
+                        next: 0,
+                        running: BTreeMap::new(),
+                        results: vec![None; n],
+                        max_concurrency: usize::try_from(max).unwrap_or(usize::MAX),
+                    },
+                );
+                self.launch_iterations(machine, fid, state);
+                Ok(Step::Pending)
+            }
+        }
+    }
+
+    fn set_activity(&mut self, fid: u64, activity: Activity) {
+        if let Some(f) = self.frames.get_mut(&fid) {
+            f.activity = activity;
+        }
+    }
+
+    fn new_frame(&mut self, scope: Vec<ScopeStep>, parent: u64, index: usize, last_event_id: u64) -> u64 {
+        let id = self.next_id();
+        self.frames.insert(
+            id,
+            Frame {
+                scope,
+                parent: Some(ParentLink { frame: parent, index }),
+                state: String::new(),
+                input: Value::Null,
+                entered_time: self.now,
+                entered_event_id: last_event_id,
+                last_event_id,
+                retry_counts: Vec::new(),
+                retry_total: 0,
+                activity: Activity::Idle,
+            },
+        );
+        id
+    }
+
+    fn launch_iterations(&mut self, machine: &StateMachine, fid: u64, state: &State) {
+        let StateKind::Map { processor, .. } = &state.kind else {
+            return;
+        };
+        loop {
+            let Some(f) = self.frames.get_mut(&fid) else {
+                return;
+            };
+            let scope = f.scope.clone();
+            let Activity::Map {
+                inputs,
+                next,
+                running,
+                max_concurrency,
+                ..
+            } = &mut f.activity
+            else {
+                return;
+            };
+            if *next >= inputs.len() || (*max_concurrency > 0 && running.len() >= *max_concurrency) {
+                return;
+            }
+            let index = *next;
+            *next += 1;
+            let input = inputs[index].clone();
+            let started = self.emit(
+                Some(fid),
+                EventType::MapIterationStarted,
+                details(&[
+                    ("name", Some(Value::String(state.name.clone()))),
+                    ("index", Some(Value::from(index))),
+                ]),
+            );
+            let mut child_scope = scope;
+            child_scope.push(ScopeStep {
+                state: state.name.clone(),
+                branch: None,
+            });
+            let child = self.new_frame(child_scope, fid, index, started);
+            if let Some(Frame {
+                activity: Activity::Map { running, .. },
+                ..
+            }) = self.frames.get_mut(&fid)
+            {
+                running.insert(index, child);
+            }
+            self.work.push_back(Work::Enter {
+                frame: child,
+                state: processor.start_at.clone(),
+                input,
+            });
+            let _ = machine;
+        }
+    }
+
+    /// ResultSelector -> ResultPath -> OutputPath for Parallel and Map results.
+    fn aggregate_output(
+        &self,
+        fid: u64,
+        state: &State,
+        result: Value,
+        ctx: &Value,
+    ) -> Result<Step, StatesError> {
+        let (selector, result_path) = match &state.kind {
+            StateKind::Parallel {
+                result_selector,
+                result_path,
+                ..
+            }
+            | StateKind::Map {
+                result_selector,
+                result_path,
+                ..
+            } => (result_selector, result_path),
+            _ => return Ok(Step::Done(result)),
+        };
+        let input = self
+            .frames
+            .get(&fid)
+            .map(|f| f.input.clone())
+            .unwrap_or(Value::Null);
+        Ok(Step::Done(self.finish_output(
+            state,
+            &input,
+            result,
+            selector,
+            result_path,
+            ctx,
+        )?))
+    }
+
+    fn finish_output(
+        &self,
+        state: &State,
+        raw_input: &Value,
+        result: Value,
+        selector: &Option<Template>,
+        result_path: &ResultPath,
+        ctx: &Value,
+    ) -> Result<Value, StatesError> {
+        let selected = match selector {
+            Some(s) => s.evaluate(&result, ctx)?,
+            None => result,
+        };
+        let combined = apply_result_path(raw_input, selected, result_path)?;
+        select_input(&state.output_path, &combined, ctx)
+    }
+
+    fn finish_step(&mut self, machine: &StateMachine, fid: u64, state: &State, step: Step) {
+        let (next, output) = match step {
+            Step::Pending => return,
+            Step::Fail(err) => return self.handle_error(machine, fid, state, err),
+            Step::Done(output) => (state.next.clone(), output),
+            Step::Goto(target, output) => (Transition::Next(target), output),
+        };
+        let text = output.to_string();
+        if text.len() > MAX_PAYLOAD_BYTES {
+            let err = StatesError::new(
+                STATES_DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                    state.name
+                ),
+            );
+            return self.handle_error(machine, fid, state, err);
+        }
+        self.set_activity(fid, Activity::Idle);
+        self.emit(
+            Some(fid),
+            exited_type(state),
+            details(&[
+                ("name", Some(Value::String(state.name.clone()))),
+                ("output", Some(Value::String(text))),
+                ("outputDetails", not_truncated()),
+            ]),
+        );
+        match next {
+            Transition::Next(n) => self.work.push_back(Work::Enter {
+                frame: fid,
+                state: n,
+                input: output,
+            }),
+            Transition::End => self.complete_frame(machine, fid, output),
+        }
+    }
+
+    fn complete_frame(&mut self, machine: &StateMachine, fid: u64, output: Value) {
+        let Some(frame) = self.frames.get(&fid) else {
+            return;
+        };
+        let Some(link) = frame.parent.clone() else {
+            self.emit(
+                Some(ROOT),
+                EventType::ExecutionSucceeded,
+                details(&[
+                    ("output", Some(Value::String(output.to_string()))),
+                    ("outputDetails", not_truncated()),
+                ]),
+            );
+            self.status = ExecutionStatus::Succeeded { output };
+            self.clear_all();
+            return;
+        };
+        let Some(parent_state) = self.state_of(machine, link.frame) else {
+            return;
+        };
+        let is_map = matches!(parent_state.kind, StateKind::Map { .. });
+        let last = if is_map {
+            self.emit(
+                Some(fid),
+                EventType::MapIterationSucceeded,
+                details(&[
+                    ("name", Some(Value::String(parent_state.name.clone()))),
+                    ("index", Some(Value::from(link.index))),
+                ]),
+            )
+        } else {
+            frame.last_event_id
+        };
+        self.frames.remove(&fid);
+        let Some(parent) = self.frames.get_mut(&link.frame) else {
+            return;
+        };
+        parent.last_event_id = parent.last_event_id.max(last);
+        let all_done = match &mut parent.activity {
+            Activity::Parallel { children, results } => {
+                children[link.index] = None;
+                results[link.index] = Some(output);
+                results.iter().all(Option::is_some)
+            }
+            Activity::Map {
+                running,
+                results,
+                next,
+                inputs,
+                ..
+            } => {
+                running.remove(&link.index);
+                results[link.index] = Some(output);
+                *next >= inputs.len() && running.is_empty()
+            }
+            _ => return,
+        };
+        if !all_done {
+            if is_map {
+                self.launch_iterations(machine, link.frame, parent_state);
+            }
+            return;
+        }
+        let results = match std::mem::replace(&mut parent.activity, Activity::Idle) {
+            Activity::Parallel { results, .. } | Activity::Map { results, .. } => results
+                .into_iter()
+                .map(|r| r.unwrap_or(Value::Null))
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        let ty = if is_map {
+            EventType::MapStateSucceeded
+        } else {
+            EventType::ParallelStateSucceeded
+        };
+        self.emit(Some(link.frame), ty, None);
+        let ctx = self.context_object(link.frame, None, None);
+        let step = match self.aggregate_output(link.frame, parent_state, Value::Array(results), &ctx) {
+            Ok(s) => s,
+            Err(e) => Step::Fail(self.runtime_context(link.frame, parent_state, e)),
+        };
+        self.finish_step(machine, link.frame, parent_state, step);
+    }
+
+    fn handle_error(&mut self, machine: &StateMachine, fid: u64, state: &State, err: StatesError) {
+        // Whatever the state was doing has ended with this error; nothing is left to abort.
+        self.set_activity(fid, Activity::Idle);
+        if !err.is_terminal() {
+            for (i, r) in state.retry.iter().enumerate() {
+                if !any_matches(&r.error_equals, &err.error) {
+                    continue;
+                }
+                let Some(f) = self.frames.get_mut(&fid) else {
+                    return;
+                };
+                let attempt = f.retry_counts.get(i).copied().unwrap_or(0);
+                if attempt < r.max_attempts {
+                    if let Some(c) = f.retry_counts.get_mut(i) {
+                        *c += 1;
+                    }
+                    f.retry_total += 1;
+                    let mut delay = r.delay_seconds(attempt);
+                    if r.jitter_full && delay > 0.0 {
+                        delay = rand::rng().random_range(0.0..=delay);
+                    }
+                    let timer_id = self.start_timer(fid, TimerKind::Backoff, self.now + seconds(delay));
+                    self.set_activity(fid, Activity::Backoff { timer_id });
+                    return;
+                }
+                // Only the first matching retrier applies; once it is exhausted, catchers take over.
+                break;
+            }
+            for c in &state.catch {
+                if !any_matches(&c.error_equals, &err.error) {
+                    continue;
+                }
+                let input = self
+                    .frames
+                    .get(&fid)
+                    .map(|f| f.input.clone())
+                    .unwrap_or(Value::Null);
+                return match apply_result_path(&input, err.to_output(), &c.result_path) {
+                    Ok(output) => self.finish_step(machine, fid, state, Step::Goto(c.next.clone(), output)),
+                    Err(e) => self.fail_frame(machine, fid, e),
+                };
+            }
+        }
+        self.fail_frame(machine, fid, err);
+    }
+
+    /// An unhandled error ends the frame: the execution for the top level, otherwise the enclosing
+    /// Parallel or Map state fails with the same error (and may retry or catch it).
+    fn fail_frame(&mut self, machine: &StateMachine, fid: u64, err: StatesError) {
+        let Some(link) = self.frames.get(&fid).and_then(|f| f.parent.clone()) else {
+            return self.fail_execution(err);
+        };
+        let Some(parent_state) = self.state_of(machine, link.frame) else {
+            return;
+        };
+        let is_map = matches!(parent_state.kind, StateKind::Map { .. });
+        let last = if is_map {
+            self.emit(
+                Some(fid),
+                EventType::MapIterationFailed,
+                details(&[
+                    ("name", Some(Value::String(parent_state.name.clone()))),
+                    ("index", Some(Value::from(link.index))),
+                ]),
+            )
+        } else {
+            self.frames.get(&fid).map_or(0, |f| f.last_event_id)
+        };
+        self.drop_frame(fid);
+        if let Some(p) = self.frames.get_mut(&link.frame) {
+            p.last_event_id = p.last_event_id.max(last);
+        }
+        let siblings: Vec<(usize, u64)> = match self.frames.get(&link.frame).map(|f| &f.activity) {
+            Some(Activity::Parallel { children, .. }) => children
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.filter(|c| *c != fid).map(|c| (i, c)))
+                .collect(),
+            Some(Activity::Map { running, .. }) => running
+                .iter()
+                .filter(|(_, c)| **c != fid)
+                .map(|(i, c)| (*i, *c))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (index, child) in siblings {
+            self.abort_frame_contents(child);
+            if is_map {
+                self.emit(
+                    Some(child),
+                    EventType::MapIterationAborted,
+                    details(&[
+                        ("name", Some(Value::String(parent_state.name.clone()))),
+                        ("index", Some(Value::from(index))),
+                    ]),
+                );
+            }
+            self.drop_frame(child);
+        }
+        self.set_activity(link.frame, Activity::Idle);
+        let ty = if is_map {
+            EventType::MapStateFailed
+        } else {
+            EventType::ParallelStateFailed
+        };
+        self.emit(Some(link.frame), ty, None);
+        self.handle_error(machine, link.frame, parent_state, err);
+    }
+
+    /// Emits the `*Aborted` events for whatever runs in the frame (recursively) and drops its children,
+    /// tasks and timers. The frame itself stays.
+    fn abort_frame_contents(&mut self, fid: u64) {
+        let Some(f) = self.frames.get(&fid) else { return };
+        let activity = f.activity.clone();
+        let ty = match &activity {
+            Activity::Idle => None,
+            Activity::Task { .. } => Some(EventType::TaskStateAborted),
+            Activity::Wait { .. } => Some(EventType::WaitStateAborted),
+            Activity::Backoff { .. } => Some(EventType::TaskStateAborted),
+            Activity::Parallel { .. } => Some(EventType::ParallelStateAborted),
+            Activity::Map { .. } => Some(EventType::MapStateAborted),
+        };
+        match activity {
+            Activity::Parallel { children, .. } => {
+                for c in children.into_iter().flatten() {
+                    self.abort_frame_contents(c);
+                    self.drop_frame(c);
+                }
+            }
+            Activity::Map { running, .. } => {
+                for c in running.into_values() {
+                    self.abort_frame_contents(c);
+                    self.drop_frame(c);
+                }
+            }
+            _ => {}
+        }
+        self.drop_resources(fid);
+        self.set_activity(fid, Activity::Idle);
+        if let Some(ty) = ty {
+            self.emit(Some(fid), ty, None);
+        }
+    }
+
+    fn drop_resources(&mut self, fid: u64) {
+        let tasks: Vec<TaskId> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.frame == fid)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in tasks {
+            self.remove_task(id);
+        }
+        // The execution time-out belongs to the root frame but outlives its states.
+        self.timers
+            .retain(|_, t| t.frame != fid || t.kind == TimerKind::ExecutionTimeout);
+    }
+
+    fn drop_frame(&mut self, fid: u64) {
+        self.drop_resources(fid);
+        self.frames.remove(&fid);
+    }
+
+    fn remove_task(&mut self, task_id: TaskId) -> Option<TaskEntry> {
+        let t = self.tasks.remove(&task_id)?;
+        if let Some(tok) = &t.token {
+            self.tokens.remove(tok);
+            self.closed_tokens.insert(tok.clone());
+        }
+        for timer in [t.timeout_timer, t.heartbeat_timer].into_iter().flatten() {
+            self.timers.remove(&timer);
+        }
+        Some(t)
+    }
+
+    // -----------------------------------------------------------------------------------------------
+    // Tasks
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_task(
+        &mut self,
+        fid: u64,
+        state: &State,
+        resource: &str,
+        parameters: &Option<Template>,
+        timeout: &Option<Seconds>,
+        heartbeat: &Option<Seconds>,
+        input: &Value,
+    ) -> Result<Step, StatesError> {
+        let base_ctx = self.context_object(fid, None, None);
+        let effective = select_input(&state.input_path, input, &base_ctx)?;
+        let token = resource.ends_with(".waitForTaskToken").then(new_task_token);
+        let ctx = self.context_object(fid, token.as_deref(), None);
+        let params = match parameters {
+            Some(p) => p.evaluate(&effective, &ctx)?,
+            None => effective.clone(),
+        };
+        let params_text = params.to_string();
+        if params_text.len() > MAX_PAYLOAD_BYTES {
+            return Err(StatesError::new(
+                STATES_DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state/task '{}' input exceeds the maximum number of bytes service limit.",
+                    state.name
+                ),
+            ));
+        }
+        let timeout_s = match timeout {
+            Some(s) => resolve_seconds(s, &effective, &ctx)?,
+            None => None,
+        };
+        let heartbeat_s = match heartbeat {
+            Some(s) => resolve_seconds(s, &effective, &ctx)?,
+            None => None,
+        };
+        let (resource_type, resource_name, lambda_events) = describe_resource(resource);
+        let frame = self.frames.get(&fid);
+        let context = TaskContext {
+            execution_arn: self.context.execution_arn.clone(),
+            execution_name: self.context.name.clone(),
+            state_machine_arn: self.context.state_machine_arn.clone(),
+            state_name: state.name.clone(),
+            attempt: frame.map_or(0, |f| f.retry_total),
+            state_entered_time: frame.map_or(self.now, |f| f.entered_time),
+        };
+        let task_id = TaskId(self.next_id());
+        if lambda_events {
+            self.emit(
+                Some(fid),
+                EventType::LambdaFunctionScheduled,
+                details(&[
+                    ("resource", Some(Value::String(resource.to_owned()))),
+                    ("input", Some(Value::String(params_text))),
+                    ("inputDetails", not_truncated()),
+                    ("timeoutInSeconds", timeout_s.map(Value::from)),
+                ]),
+            );
+            self.emit(Some(fid), EventType::LambdaFunctionStarted, None);
+        } else {
+            self.emit(
+                Some(fid),
+                EventType::TaskScheduled,
+                details(&[
+                    ("resourceType", Some(Value::String(resource_type.clone()))),
+                    ("resource", Some(Value::String(resource_name.clone()))),
+                    ("region", Some(Value::String(self.context.region().to_owned()))),
+                    ("parameters", Some(Value::String(params_text))),
+                    ("timeoutInSeconds", timeout_s.map(Value::from)),
+                    ("heartbeatInSeconds", heartbeat_s.map(Value::from)),
+                ]),
+            );
+            self.emit(
+                Some(fid),
+                EventType::TaskStarted,
+                details(&[
+                    ("resourceType", Some(Value::String(resource_type.clone()))),
+                    ("resource", Some(Value::String(resource_name.clone()))),
+                ]),
+            );
+        }
+        let timeout_timer = timeout_s
+            .map(|s| self.start_timer(fid, TimerKind::TaskTimeout(task_id), self.now + seconds(s as f64)));
+        let heartbeat_timer = heartbeat_s
+            .map(|s| self.start_timer(fid, TimerKind::Heartbeat(task_id), self.now + seconds(s as f64)));
+        let entry = TaskEntry {
+            frame: fid,
+            resource: resource.to_owned(),
+            resource_type,
+            resource_name,
+            lambda_events,
+            parameters: params,
+            token: token.clone(),
+            context,
+            phase: TaskPhase::Invoking,
+            timeout_timer,
+            heartbeat_timer,
+            heartbeat_seconds: heartbeat_s,
+        };
+        // Timers were pushed before the invocation; keeping the invocation first reads better in logs.
+        let invoke = self.invoke_command(task_id, &entry);
+        let at = self.commands.len()
+            - usize::from(timeout_timer.is_some())
+            - usize::from(heartbeat_timer.is_some());
+        self.commands.insert(at, invoke);
+        if let Some(t) = token {
+            self.tokens.insert(t, task_id);
+        }
+        self.tasks.insert(task_id, entry);
+        self.set_activity(fid, Activity::Task { task_id });
+        Ok(Step::Pending)
+    }
+
+    fn task_details(&self, t: &TaskEntry, fields: &[(&str, Option<Value>)]) -> Option<Value> {
+        let mut all: Vec<(&str, Option<Value>)> = Vec::new();
+        if !t.lambda_events {
+            all.push(("resourceType", Some(Value::String(t.resource_type.clone()))));
+            all.push(("resource", Some(Value::String(t.resource_name.clone()))));
+        }
+        all.extend(fields.iter().cloned());
+        details(&all)
+    }
+
+    fn on_task_returned(&mut self, machine: &StateMachine, task_id: TaskId, output: Value) {
+        let Some(t) = self.tasks.get(&task_id) else { return };
+        if t.phase == TaskPhase::Invoking && t.token.is_some() {
+            let d = self.task_details(
+                t,
+                &[
+                    ("output", Some(Value::String(output.to_string()))),
+                    ("outputDetails", not_truncated()),
+                ],
+            );
+            let fid = t.frame;
+            self.emit(Some(fid), EventType::TaskSubmitted, d);
+            if let Some(t) = self.tasks.get_mut(&task_id) {
+                t.phase = TaskPhase::AwaitingCallback;
+            }
+            // The heartbeat clock of a callback task starts when the invocation has returned.
+            self.restart_heartbeat(task_id);
+            return;
+        }
+        if t.phase == TaskPhase::AwaitingCallback {
+            return;
+        }
+        self.complete_task(machine, task_id, output);
+    }
+
+    fn restart_heartbeat(&mut self, task_id: TaskId) {
+        let Some(t) = self.tasks.get(&task_id) else { return };
+        let (Some(secs), fid, old) = (t.heartbeat_seconds, t.frame, t.heartbeat_timer) else {
+            return;
+        };
+        if let Some(old) = old {
+            self.timers.remove(&old);
+        }
+        let timer = self.start_timer(
+            fid,
+            TimerKind::Heartbeat(task_id),
+            self.now + seconds(secs as f64),
+        );
+        if let Some(t) = self.tasks.get_mut(&task_id) {
+            t.heartbeat_timer = Some(timer);
+        }
+    }
+
+    fn complete_task(&mut self, machine: &StateMachine, task_id: TaskId, output: Value) {
+        let Some(t) = self.remove_task(task_id) else {
+            return;
+        };
+        let fid = t.frame;
+        let Some(state) = self.state_of(machine, fid) else {
+            return;
+        };
+        let text = output.to_string();
+        let ty = if t.lambda_events {
+            EventType::LambdaFunctionSucceeded
+        } else {
+            EventType::TaskSucceeded
+        };
+        let d = self.task_details(
+            &t,
+            &[
+                ("output", Some(Value::String(text.clone()))),
+                ("outputDetails", not_truncated()),
+            ],
+        );
+        self.emit(Some(fid), ty, d);
+        if text.len() > MAX_PAYLOAD_BYTES {
+            let err = StatesError::new(
+                STATES_DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                    state.name
+                ),
+            );
+            return self.handle_error(machine, fid, state, err);
+        }
+        let StateKind::Task {
+            result_selector,
+            result_path,
+            ..
+        } = &state.kind
+        else {
+            return;
+        };
+        let input = self
+            .frames
+            .get(&fid)
+            .map(|f| f.input.clone())
+            .unwrap_or(Value::Null);
+        let ctx = self.context_object(fid, t.token.as_deref(), None);
+        let step = match self.finish_output(state, &input, output, result_selector, result_path, &ctx) {
+            Ok(out) => Step::Done(out),
+            Err(e) => Step::Fail(self.runtime_context(fid, state, e)),
+        };
+        self.finish_step(machine, fid, state, step);
+    }
+
+    fn on_task_failed(&mut self, machine: &StateMachine, task_id: TaskId, err: StatesError) {
+        let Some(t) = self.remove_task(task_id) else {
+            return;
+        };
+        let ty = if t.lambda_events {
+            EventType::LambdaFunctionFailed
+        } else {
+            EventType::TaskFailed
+        };
+        let d = self.task_details(
+            &t,
+            &[
+                ("error", Some(Value::String(err.error.clone()))),
+                ("cause", err.cause.clone().map(Value::String)),
+            ],
+        );
+        self.emit(Some(t.frame), ty, d);
+        let Some(state) = self.state_of(machine, t.frame) else {
+            return;
+        };
+        self.handle_error(machine, t.frame, state, err);
+    }
+
+    fn on_timer(&mut self, machine: &StateMachine, timer_id: TimerId) {
+        let Some(timer) = self.timers.remove(&timer_id) else {
+            return;
+        };
+        let fid = timer.frame;
+        match timer.kind {
+            TimerKind::ExecutionTimeout => {
+                self.abort_frame_contents(ROOT);
+                let cause = "The execution exceeded its TimeoutSeconds.".to_owned();
+                self.emit(
+                    Some(ROOT),
+                    EventType::ExecutionTimedOut,
+                    details(&[
+                        ("error", Some(Value::String(STATES_TIMEOUT.into()))),
+                        ("cause", Some(Value::String(cause.clone()))),
+                    ]),
+                );
+                self.status = ExecutionStatus::TimedOut {
+                    error: Some(STATES_TIMEOUT.into()),
+                    cause: Some(cause),
+                };
+                self.clear_all();
+            }
+            TimerKind::Wait => {
+                let Some(state) = self.state_of(machine, fid) else {
+                    return;
+                };
+                let output = match self
+                    .frames
+                    .get_mut(&fid)
+                    .map(|f| std::mem::replace(&mut f.activity, Activity::Idle))
+                {
+                    Some(Activity::Wait { output, .. }) => output,
+                    _ => return,
+                };
+                self.finish_step(machine, fid, state, Step::Done(output));
+            }
+            TimerKind::Backoff => {
+                let Some(state) = self.state_of(machine, fid) else {
+                    return;
+                };
+                self.set_activity(fid, Activity::Idle);
+                self.run_state(machine, fid, state);
+            }
+            TimerKind::TaskTimeout(task_id) | TimerKind::Heartbeat(task_id) => {
+                let Some(t) = self.remove_task(task_id) else {
+                    return;
+                };
+                let (error, cause) = if matches!(timer.kind, TimerKind::Heartbeat(_)) {
+                    (
+                        STATES_HEARTBEAT_TIMEOUT,
+                        "The task did not send a heartbeat within HeartbeatSeconds.",
+                    )
+                } else {
+                    (STATES_TIMEOUT, "The task did not complete within TimeoutSeconds.")
+                };
+                let ty = if t.lambda_events {
+                    EventType::LambdaFunctionTimedOut
+                } else {
+                    EventType::TaskTimedOut
+                };
+                let d = self.task_details(
+                    &t,
+                    &[
+                        ("error", Some(Value::String(error.into()))),
+                        ("cause", Some(Value::String(cause.into()))),
+                    ],
+                );
+                self.emit(Some(fid), ty, d);
+                let Some(state) = self.state_of(machine, fid) else {
+                    return;
+                };
+                self.handle_error(machine, fid, state, StatesError::new(error, cause));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+fn entered_type(state: &State) -> EventType {
+    match state.kind {
+        StateKind::Pass { .. } => EventType::PassStateEntered,
+        StateKind::Task { .. } => EventType::TaskStateEntered,
+        StateKind::Choice { .. } => EventType::ChoiceStateEntered,
+        StateKind::Wait { .. } => EventType::WaitStateEntered,
+        StateKind::Succeed => EventType::SucceedStateEntered,
+        StateKind::Fail { .. } => EventType::FailStateEntered,
+        StateKind::Parallel { .. } => EventType::ParallelStateEntered,
+        StateKind::Map { .. } => EventType::MapStateEntered,
+    }
+}
+
+fn exited_type(state: &State) -> EventType {
+    match state.kind {
+        StateKind::Pass { .. } => EventType::PassStateExited,
+        StateKind::Task { .. } => EventType::TaskStateExited,
+        StateKind::Choice { .. } => EventType::ChoiceStateExited,
+        StateKind::Wait { .. } => EventType::WaitStateExited,
+        StateKind::Succeed | StateKind::Fail { .. } => EventType::SucceedStateExited,
+        StateKind::Parallel { .. } => EventType::ParallelStateExited,
+        StateKind::Map { .. } => EventType::MapStateExited,
+    }
+}
+
+/// `(resourceType, resource, use LambdaFunction* events)` for history events.
+fn describe_resource(resource: &str) -> (String, String, bool) {
+    if let Some(rest) = resource.strip_prefix("arn:") {
+        let parts: Vec<&str> = rest.splitn(5, ':').collect();
+        // arn:PARTITION:states:::SERVICE:ACTION[.PATTERN]
+        if parts.len() == 5
+            && parts[1] == "states"
+            && parts[2].is_empty()
+            && parts[3].is_empty()
+            && let Some((service, action)) = parts[4].split_once(':')
+        {
+            return (service.to_owned(), action.to_owned(), false);
+        }
+        if parts.len() == 5 && parts[1] == "lambda" && parts[4].starts_with("function:") {
+            return ("lambda".to_owned(), resource.to_owned(), true);
+        }
+        if parts.len() == 5 && parts[1] == "states" && parts[4].starts_with("activity:") {
+            return ("activity".to_owned(), resource.to_owned(), false);
+        }
+    }
+    ("unknown".to_owned(), resource.to_owned(), false)
+}
+
+fn seconds(s: f64) -> Duration {
+    Duration::seconds_f64(s.max(0.0))
+}
+
+fn select(path: &JsonPath, input: &Value, ctx: &Value) -> Result<Value, StatesError> {
+    let doc = if path.is_context() { ctx } else { input };
+    path.select(doc)
+        .map_err(|e| StatesError::new(STATES_RUNTIME, e.to_string()))
+}
+
+/// InputPath/OutputPath: `None` (JSON null) yields `{}`.
+fn select_input(path: &Option<JsonPath>, input: &Value, ctx: &Value) -> Result<Value, StatesError> {
+    match path {
+        None => Ok(json!({})),
+        Some(p) if p.is_root() && !p.is_context() => Ok(input.clone()),
+        Some(p) => select(p, input, ctx),
+    }
+}
+
+fn apply_result_path(raw_input: &Value, result: Value, rp: &ResultPath) -> Result<Value, StatesError> {
+    match rp {
+        None => Ok(raw_input.clone()),
+        Some(p) if p.is_root() => Ok(result),
+        Some(p) => {
+            let mut out = raw_input.clone();
+            p.set(&mut out, result)
+                .map_err(|e| StatesError::new(STATES_RESULT_PATH_MATCH_FAILURE, e.to_string()))?;
+            Ok(out)
+        }
+    }
+}
+
+fn resolve_seconds(s: &Seconds, input: &Value, ctx: &Value) -> Result<Option<u64>, StatesError> {
+    match s {
+        Seconds::Fixed(n) => Ok(Some(*n)),
+        Seconds::Path(p) => {
+            let v = select(p, input, ctx)?;
+            v.as_u64().map(Some).ok_or_else(|| {
+                StatesError::new(
+                    STATES_RUNTIME,
+                    format!("The value at '{p}' must be a non-negative integer, not {v}"),
+                )
+            })
+        }
+    }
+}
+
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub(crate) fn payload_too_large(v: &Value) -> bool {
+    let mut c = Counter(0);
+    serde_json::to_writer(&mut c, v).is_ok() && c.0 > MAX_PAYLOAD_BYTES
+}
+
+/// A 96-hex-character random token: unique and unguessable, and easy to pass around in URLs.
+fn new_task_token() -> String {
+    let bytes: [u8; 48] = {
+        let mut b = [0u8; 48];
+        rand::rng().fill(&mut b[..]);
+        b
+    };
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Timestamps in the context object use millisecond precision and a `Z` suffix, like AWS.
+pub(crate) fn iso_millis(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}

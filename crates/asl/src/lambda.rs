@@ -1,0 +1,244 @@
+//! AWS Lambda semantics for Task resources, so a definition written for Step Functions runs unchanged:
+//! direct function ARNs and the optimised `arn:aws:states:::lambda:invoke[.waitForTaskToken]`
+//! integration, with AWS's result wrapping and error mapping.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::intrinsics::uuid_v4;
+use crate::runner::{TaskFailure, TaskInvoker, TaskRequest};
+
+#[async_trait]
+pub trait LambdaFunction: Send + Sync {
+    async fn invoke(&self, payload: Value) -> Result<Value, FunctionError>;
+}
+
+/// A function error as the Lambda runtime reports it (`errorType`, `errorMessage`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error_type}: {error_message}")]
+pub struct FunctionError {
+    pub error_type: String,
+    pub error_message: String,
+}
+
+impl FunctionError {
+    pub fn new(error_type: impl Into<String>, error_message: impl Into<String>) -> Self {
+        FunctionError {
+            error_type: error_type.into(),
+            error_message: error_message.into(),
+        }
+    }
+}
+
+/// Functions by name; implements [`TaskInvoker`] for Lambda resources.
+#[derive(Default, Clone)]
+pub struct LambdaRegistry {
+    functions: HashMap<String, Arc<dyn LambdaFunction>>,
+}
+
+/// `(name, qualifier)` from a function name, partial ARN or full ARN.
+fn parse_function_ref(s: &str) -> (String, Option<String>) {
+    let tail = match s.split_once(":function:") {
+        Some((_, tail)) => tail,
+        None => s,
+    };
+    match tail.split_once(':') {
+        Some((name, q)) => (name.to_owned(), Some(q.to_owned())),
+        None => (tail.to_owned(), None),
+    }
+}
+
+fn is_function_arn(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.splitn(7, ':').collect();
+    parts.len() == 7 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function"
+}
+
+fn lambda_invoke_integration(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "states"
+        && parts[3].is_empty()
+        && parts[4].is_empty()
+        && (parts[5] == "lambda:invoke" || parts[5] == "lambda:invoke.waitForTaskToken")
+}
+
+impl LambdaRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a function under its ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`)
+    /// or bare name. Lookups match by name (and qualifier, when one was registered).
+    pub fn register(&mut self, function_arn: &str, f: Arc<dyn LambdaFunction>) {
+        let (name, qualifier) = parse_function_ref(function_arn);
+        let key = match qualifier {
+            Some(q) => format!("{name}:{q}"),
+            None => name,
+        };
+        self.functions.insert(key, f);
+    }
+
+    pub fn contains(&self, function: &str) -> bool {
+        self.lookup(function).is_some()
+    }
+
+    fn lookup(&self, function: &str) -> Option<Arc<dyn LambdaFunction>> {
+        let (name, qualifier) = parse_function_ref(function);
+        if let Some(q) = qualifier
+            && let Some(f) = self.functions.get(&format!("{name}:{q}"))
+        {
+            return Some(f.clone());
+        }
+        self.functions.get(&name).cloned()
+    }
+
+    async fn call(&self, function: &str, payload: Value, req: &TaskRequest) -> Result<Value, TaskFailure> {
+        let Some(f) = self.lookup(function) else {
+            let arn = if function.starts_with("arn:") {
+                function.to_owned()
+            } else {
+                let (name, qualifier) = parse_function_ref(function);
+                let parts: Vec<&str> = req.context.state_machine_arn.split(':').collect();
+                let (partition, region, account) = if parts.len() >= 5 {
+                    (parts[1], parts[3], parts[4])
+                } else {
+                    ("aws", "us-east-1", "000000000000")
+                };
+                let q = qualifier.map(|q| format!(":{q}")).unwrap_or_default();
+                format!("arn:{partition}:lambda:{region}:{account}:function:{name}{q}")
+            };
+            return Err(TaskFailure::new(
+                "Lambda.ResourceNotFoundException",
+                format!(
+                    "Function not found: {arn} (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: {}; Proxy: null)",
+                    uuid_v4()
+                ),
+            ));
+        };
+        f.invoke(payload).await.map_err(|e| {
+            let cause = json!({"errorMessage": e.error_message, "errorType": e.error_type, "trace": []});
+            TaskFailure {
+                error: e.error_type,
+                cause: Some(cause.to_string()),
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl TaskInvoker for LambdaRegistry {
+    async fn invoke(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
+        if is_function_arn(&req.resource) {
+            let resource = req.resource.clone();
+            return self.call(&resource, req.parameters.clone(), &req).await;
+        }
+        if lambda_invoke_integration(&req.resource) {
+            let Some(function) = req.parameters.get("FunctionName").and_then(Value::as_str) else {
+                return Err(TaskFailure::new(
+                    "States.Runtime",
+                    format!(
+                        "The resource '{}' needs a string FunctionName parameter",
+                        req.resource
+                    ),
+                ));
+            };
+            let function = match req.parameters.get("Qualifier").and_then(Value::as_str) {
+                Some(q) if parse_function_ref(function).1.is_none() => format!("{function}:{q}"),
+                _ => function.to_owned(),
+            };
+            let payload = req
+                .parameters
+                .get("Payload")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
+            let output = self.call(&function, payload, &req).await?;
+            return Ok(wrap_invoke_result(output));
+        }
+        Err(TaskFailure::new(
+            "States.TaskFailed",
+            format!("no task handler is registered for resource '{}'", req.resource),
+        ))
+    }
+}
+
+/// The `lambda:invoke` result envelope, as the optimised integration returns it.
+pub fn wrap_invoke_result(payload: Value) -> Value {
+    let request_id = uuid_v4();
+    let now = OffsetDateTime::now_utc();
+    let date = format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        &now.weekday().to_string()[..3],
+        now.day(),
+        &now.month().to_string()[..3],
+        now.year(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let length = payload.to_string().len().to_string();
+    let trace = format!(
+        "root=1-{:08x}-{};sampled=0",
+        now.unix_timestamp(),
+        &uuid_v4().replace('-', "")[..24]
+    );
+    json!({
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {
+                "X-Amz-Executed-Version": ["$LATEST"],
+                "x-amzn-Remapped-Content-Length": ["0"],
+                "Connection": ["keep-alive"],
+                "x-amzn-RequestId": [request_id],
+                "Content-Length": [length],
+                "Date": [date],
+                "X-Amzn-Trace-Id": [trace],
+                "Content-Type": ["application/json"]
+            },
+            "HttpHeaders": {
+                "Connection": "keep-alive",
+                "Content-Length": length,
+                "Content-Type": "application/json",
+                "Date": date,
+                "X-Amz-Executed-Version": "$LATEST",
+                "x-amzn-Remapped-Content-Length": "0",
+                "x-amzn-RequestId": request_id,
+                "X-Amzn-Trace-Id": trace
+            },
+            "HttpStatusCode": 200
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_refs() {
+        assert_eq!(parse_function_ref("f"), ("f".into(), None));
+        assert_eq!(parse_function_ref("f:prod"), ("f".into(), Some("prod".into())));
+        assert_eq!(
+            parse_function_ref("arn:aws:lambda:eu-west-1:1:function:f"),
+            ("f".into(), None)
+        );
+        assert_eq!(
+            parse_function_ref("arn:aws:lambda:eu-west-1:1:function:f:3"),
+            ("f".into(), Some("3".into()))
+        );
+        assert_eq!(parse_function_ref("1:function:f"), ("f".into(), None));
+        assert!(is_function_arn("arn:aws:lambda:eu-west-1:1:function:f"));
+        assert!(!is_function_arn("arn:aws:states:::lambda:invoke"));
+        assert!(lambda_invoke_integration(
+            "arn:aws:states:::lambda:invoke.waitForTaskToken"
+        ));
+        assert!(!lambda_invoke_integration("arn:aws:states:::sqs:sendMessage"));
+    }
+}

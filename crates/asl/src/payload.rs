@@ -1,0 +1,162 @@
+//! Payload templates (`Parameters`, `ResultSelector`, `ItemSelector`): fields ending in `.$` are
+//! replaced by a path into the input, a path into the context object (`$$`) or an intrinsic call.
+
+use serde_json::{Map, Value};
+
+use crate::error::{STATES_INTRINSIC_FAILURE, STATES_RUNTIME, StatesError};
+use crate::intrinsics::{self, Call};
+use crate::jsonpath::JsonPath;
+
+#[derive(Debug, Clone)]
+pub(crate) enum Template {
+    Literal(Value),
+    Object(Vec<(String, Field)>),
+    Array(Vec<Template>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Field {
+    Static(Template),
+    /// `key` is the original field name, ending in `.$`, kept for error messages.
+    Path {
+        key: String,
+        path: JsonPath,
+    },
+    Intrinsic {
+        key: String,
+        call: Call,
+    },
+}
+
+impl Template {
+    /// Compiles a template; problems come back as `(relative pointer, message)`.
+    pub(crate) fn compile(v: &Value, at: &str, problems: &mut Vec<(String, String)>) -> Template {
+        match v {
+            Value::Object(m) => {
+                let mut fields = Vec::with_capacity(m.len());
+                for (k, val) in m {
+                    let here = format!("{at}/{}", crate::definition::escape_pointer(k));
+                    if let Some(name) = k.strip_suffix(".$") {
+                        let Some(s) = val.as_str() else {
+                            problems.push((
+                                here,
+                                format!(
+                                    "the value of \"{k}\" must be a string (a path or an intrinsic function)"
+                                ),
+                            ));
+                            continue;
+                        };
+                        let field = if intrinsics::looks_like_call(s) {
+                            match intrinsics::parse(s) {
+                                Ok(call) => Field::Intrinsic { key: k.clone(), call },
+                                Err(e) => {
+                                    problems.push((here, e.to_string()));
+                                    continue;
+                                }
+                            }
+                        } else {
+                            match JsonPath::parse(s) {
+                                Ok(path) => Field::Path { key: k.clone(), path },
+                                Err(e) => {
+                                    problems.push((here, e.to_string()));
+                                    continue;
+                                }
+                            }
+                        };
+                        fields.push((name.to_owned(), field));
+                    } else {
+                        fields.push((k.clone(), Field::Static(Template::compile(val, &here, problems))));
+                    }
+                }
+                Template::Object(fields)
+            }
+            Value::Array(items) => Template::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| Template::compile(item, &format!("{at}/{i}"), problems))
+                    .collect(),
+            ),
+            other => Template::Literal(other.clone()),
+        }
+    }
+
+    pub(crate) fn evaluate(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
+        match self {
+            Template::Literal(v) => Ok(v.clone()),
+            Template::Array(items) => items
+                .iter()
+                .map(|t| t.evaluate(input, context))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            Template::Object(fields) => {
+                let mut out = Map::new();
+                for (name, field) in fields {
+                    let v = match field {
+                        Field::Static(t) => t.evaluate(input, context)?,
+                        Field::Path { key, path } => {
+                            let doc = if path.is_context() { context } else { input };
+                            path.select(doc).map_err(|_| {
+                                // AWS reports unresolvable `.$` paths as a terminal States.Runtime error.
+                                StatesError::new(
+                                    STATES_RUNTIME,
+                                    format!(
+                                        "The JsonPath argument for the field '{key}' could not be found in the input '{doc}'"
+                                    ),
+                                )
+                            })?
+                        }
+                        Field::Intrinsic { key, call } => call.eval(input, context).map_err(|e| {
+                            StatesError::new(STATES_INTRINSIC_FAILURE, format!("field '{key}': {}", e.0))
+                        })?,
+                    };
+                    out.insert(name.clone(), v);
+                }
+                Ok(Value::Object(out))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn template_fields() {
+        let mut problems = Vec::new();
+        let t = Template::compile(
+            &json!({
+                "static": {"deep": [1, {"x.$": "$.a"}]},
+                "a.$": "$.a",
+                "exec.$": "$$.Execution.Id",
+                "msg.$": "States.Format('n={}', $.a)"
+            }),
+            "/Parameters",
+            &mut problems,
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let out = t
+            .evaluate(&json!({"a": 7}), &json!({"Execution": {"Id": "arn:x"}}))
+            .expect("evaluates");
+        assert_eq!(
+            out,
+            json!({"static": {"deep": [1, {"x": 7}]}, "a": 7, "exec": "arn:x", "msg": "n=7"})
+        );
+        let err = t.evaluate(&json!({}), &json!({})).expect_err("missing path");
+        assert_eq!(err.error, "States.Runtime");
+    }
+
+    #[test]
+    fn compile_problems_carry_pointers() {
+        let mut problems = Vec::new();
+        Template::compile(
+            &json!({"a": {"b.$": 3, "c.$": "nope"}}),
+            "/States/S/Parameters",
+            &mut problems,
+        );
+        assert_eq!(problems.len(), 2);
+        assert_eq!(problems[0].0, "/States/S/Parameters/a/b.$");
+    }
+}

@@ -1,0 +1,68 @@
+use serde_json::json;
+use stepcart_domain::ports::Inventory;
+use stepcart_domain::{Currency, Money};
+
+use crate::local::Local;
+use crate::{GlobalArgs, Outcome, UsageError};
+
+pub async fn stock(global: &GlobalArgs, skus: &[String]) -> Result<Outcome, UsageError> {
+    let local = Local::open(&global.db).await?;
+    let levels = local
+        .store()
+        .stock(skus)
+        .await
+        .map_err(|e| UsageError::Usage(format!("cannot read stock: {e}")))?;
+    if let Some(missing) = skus.iter().find(|sku| !levels.iter().any(|l| &l.sku == *sku)) {
+        return Err(UsageError::Usage(format!("SKU {missing} is not in the store")));
+    }
+    if global.json {
+        let rows: Vec<_> = levels
+            .iter()
+            .map(|l| json!({"sku": l.sku, "available": l.available, "reserved": l.reserved, "sold": l.sold}))
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        println!("{:<24} {:>9} {:>9} {:>9}", "SKU", "AVAILABLE", "RESERVED", "SOLD");
+        for l in &levels {
+            println!("{:<24} {:>9} {:>9} {:>9}", l.sku, l.available, l.reserved, l.sold);
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+pub async fn orders(global: &GlobalArgs) -> Result<Outcome, UsageError> {
+    let local = Local::open(&global.db).await?;
+    let orders = local
+        .store()
+        .orders()
+        .await
+        .map_err(|e| UsageError::Usage(format!("cannot read orders: {e}")))?;
+    let machine = local.checkout_machine_arn();
+    if global.json {
+        let rows: Vec<_> = orders
+            .iter()
+            .map(|o| {
+                json!({"orderId": o.order_id, "status": o.status, "total": o.total, "currency": o.currency,
+                       "paymentId": o.payment_id, "executionArn": crate::local::execution_arn(
+                           machine.rsplit(':').next().unwrap_or_default(), &o.execution_name),
+                       "createdAt": o.created_at})
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        println!(
+            "{:<28} {:<10} {:>14} {:<32} EXECUTION",
+            "ORDER", "STATUS", "TOTAL", "PAYMENT"
+        );
+        for o in &orders {
+            let total = Currency::parse(&o.currency)
+                .map(|c| Money::new(o.total, c).to_string())
+                .unwrap_or_else(|_| format!("{} {}", o.total, o.currency));
+            println!(
+                "{:<28} {:<10} {:>14} {:<32} {}",
+                o.order_id, o.status, total, o.payment_id, o.execution_name
+            );
+        }
+    }
+    Ok(Outcome::Success)
+}

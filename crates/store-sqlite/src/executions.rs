@@ -1,0 +1,335 @@
+//! Persistence for the ASL engine, kept at the JSON level so that this crate does not depend on it: the
+//! engine serialises its own snapshot and history events.
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::StoreError;
+use crate::store::Store;
+
+pub const EXECUTION_STATUSES: [&str; 5] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
+
+/// The DescribeExecution fields of one execution.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionRecord {
+    pub execution_arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    /// One of [`EXECUTION_STATUSES`].
+    pub status: String,
+    pub input: String,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    /// RFC 3339.
+    pub start_date: String,
+    pub stop_date: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "returned once per StartExecution; boxing would only make callers' matches clumsier"
+)]
+pub enum CreateOutcome {
+    Created,
+    /// An execution with this state machine and name exists already; nothing was written.
+    Existing(ExecutionRecord),
+}
+
+/// One history event: its id within the execution and the engine's JSON for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub json: String,
+}
+
+const COLUMNS: &str =
+    "execution_arn, name, state_machine_arn, status, input, output, error, cause, start_date, stop_date";
+
+fn record_from_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
+    Ok(ExecutionRecord {
+        execution_arn: row.get(0)?,
+        name: row.get(1)?,
+        state_machine_arn: row.get(2)?,
+        status: row.get(3)?,
+        input: row.get(4)?,
+        output: row.get(5)?,
+        error: row.get(6)?,
+        cause: row.get(7)?,
+        start_date: row.get(8)?,
+        stop_date: row.get(9)?,
+    })
+}
+
+/// Checks what the schema cannot and returns the start date as nanoseconds for ordering.
+fn validate(record: &ExecutionRecord) -> Result<i64, StoreError> {
+    if !EXECUTION_STATUSES.contains(&record.status.as_str()) {
+        return Err(StoreError::Invalid(format!(
+            "execution status {:?} is not one of {}",
+            record.status,
+            EXECUTION_STATUSES.join(", ")
+        )));
+    }
+    let start = OffsetDateTime::parse(&record.start_date, &Rfc3339).map_err(|e| {
+        StoreError::Invalid(format!("startDate {:?} is not RFC 3339: {e}", record.start_date))
+    })?;
+    if let Some(stop) = &record.stop_date {
+        OffsetDateTime::parse(stop, &Rfc3339)
+            .map_err(|e| StoreError::Invalid(format!("stopDate {stop:?} is not RFC 3339: {e}")))?;
+    }
+    i64::try_from(start.unix_timestamp_nanos())
+        .map_err(|_| StoreError::Invalid(format!("startDate {} is out of range", record.start_date)))
+}
+
+fn by_arn(conn: &Connection, arn: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM executions WHERE execution_arn = ?1"),
+            [arn],
+            record_from_row,
+        )
+        .optional()?)
+}
+
+fn by_name(
+    conn: &Connection,
+    state_machine_arn: &str,
+    name: &str,
+) -> Result<Option<ExecutionRecord>, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM executions WHERE state_machine_arn = ?1 AND name = ?2"),
+            [state_machine_arn, name],
+            record_from_row,
+        )
+        .optional()?)
+}
+
+fn create_tx(
+    conn: &mut Connection,
+    record: &ExecutionRecord,
+    snapshot: &str,
+) -> Result<CreateOutcome, StoreError> {
+    let start_nanos = validate(record)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(existing) = by_name(&tx, &record.state_machine_arn, &record.name)? {
+        return Ok(CreateOutcome::Existing(existing));
+    }
+    if by_arn(&tx, &record.execution_arn)?.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "execution {} exists under another state machine or name",
+            record.execution_arn
+        )));
+    }
+    tx.execute(
+        "INSERT INTO executions (execution_arn, name, state_machine_arn, status, input, output, error, cause,
+                                 start_date, start_unix_nanos, stop_date, snapshot)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            record.execution_arn,
+            record.name,
+            record.state_machine_arn,
+            record.status,
+            record.input,
+            record.output,
+            record.error,
+            record.cause,
+            record.start_date,
+            start_nanos,
+            record.stop_date,
+            snapshot,
+        ],
+    )?;
+    tx.commit()?;
+    Ok(CreateOutcome::Created)
+}
+
+fn save_tx(
+    conn: &mut Connection,
+    record: &ExecutionRecord,
+    snapshot: &str,
+    new_events: &[StoredEvent],
+    waiting_tokens: &[String],
+) -> Result<(), StoreError> {
+    validate(record)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Name, state machine, input and start date are fixed at creation; only the outcome moves.
+    let changed = tx.execute(
+        "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_date = ?6, snapshot = ?7
+         WHERE execution_arn = ?1",
+        params![
+            record.execution_arn,
+            record.status,
+            record.output,
+            record.error,
+            record.cause,
+            record.stop_date,
+            snapshot,
+        ],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!(
+            "execution {}",
+            record.execution_arn
+        )));
+    }
+    {
+        // DO NOTHING: an engine that crashed after saving re-appends the same events on recovery.
+        let mut append = tx.prepare_cached(
+            "INSERT INTO execution_events (execution_arn, event_id, json) VALUES (?1, ?2, ?3)
+             ON CONFLICT (execution_arn, event_id) DO NOTHING",
+        )?;
+        for event in new_events {
+            append.execute(params![record.execution_arn, event.id, event.json])?;
+        }
+    }
+    tx.execute(
+        "DELETE FROM execution_task_tokens WHERE execution_arn = ?1",
+        [&record.execution_arn],
+    )?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO execution_task_tokens (task_token, execution_arn) VALUES (?1, ?2)",
+        )?;
+        for token in waiting_tokens {
+            insert
+                .execute(params![token, record.execution_arn])
+                .map_err(|e| match e.sqlite_error_code() {
+                    Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Conflict(format!(
+                        "task token is already waited on by another execution (saving {})",
+                        record.execution_arn
+                    )),
+                    _ => StoreError::Sqlite(e),
+                })?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl Store {
+    /// Records a new execution with its first snapshot. Unique by (state machine, name): if one exists,
+    /// it is returned and nothing is written (StartExecution's idempotency is the caller's to decide).
+    pub async fn create_execution(
+        &self,
+        record: &ExecutionRecord,
+        snapshot: &str,
+    ) -> Result<CreateOutcome, StoreError> {
+        let (record, snapshot) = (record.clone(), snapshot.to_owned());
+        self.run(move |conn| create_tx(conn, &record, &snapshot)).await
+    }
+
+    /// In one transaction: updates the execution's outcome fields and snapshot, appends `new_events`
+    /// (an event id already stored is skipped) and makes `waiting_tokens` the execution's only waiting
+    /// task tokens. `NotFound` if the execution was never created.
+    pub async fn save_execution(
+        &self,
+        record: &ExecutionRecord,
+        snapshot: &str,
+        new_events: &[StoredEvent],
+        waiting_tokens: &[String],
+    ) -> Result<(), StoreError> {
+        let (record, snapshot) = (record.clone(), snapshot.to_owned());
+        let (events, tokens) = (new_events.to_vec(), waiting_tokens.to_vec());
+        self.run(move |conn| save_tx(conn, &record, &snapshot, &events, &tokens))
+            .await
+    }
+
+    pub async fn execution(&self, execution_arn: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+        let arn = execution_arn.to_owned();
+        self.run(move |conn| by_arn(conn, &arn)).await
+    }
+
+    pub async fn execution_by_name(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
+        let (sm, name) = (state_machine_arn.to_owned(), name.to_owned());
+        self.run(move |conn| by_name(conn, &sm, &name)).await
+    }
+
+    pub async fn snapshot(&self, execution_arn: &str) -> Result<Option<String>, StoreError> {
+        let arn = execution_arn.to_owned();
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT snapshot FROM executions WHERE execution_arn = ?1",
+                    [arn],
+                    |row| row.get(0),
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    /// The execution's events ordered by id; empty for an unknown execution.
+    pub async fn history(&self, execution_arn: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        let arn = execution_arn.to_owned();
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT event_id, json FROM execution_events WHERE execution_arn = ?1 ORDER BY event_id",
+            )?;
+            let rows = stmt.query_map([arn], |row| {
+                Ok(StoredEvent {
+                    id: row.get(0)?,
+                    json: row.get(1)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Executions newest first (by start date), optionally of one state machine and/or one status.
+    pub async fn list_executions(
+        &self,
+        state_machine_arn: Option<&str>,
+        status: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>, StoreError> {
+        let (sm, status) = (state_machine_arn.map(str::to_owned), status.map(str::to_owned));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM executions
+                 WHERE (?1 IS NULL OR state_machine_arn = ?1) AND (?2 IS NULL OR status = ?2)
+                 ORDER BY start_unix_nanos DESC, rowid DESC LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(params![sm, status, limit], record_from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// The ARN of the execution waiting on this task token, if one is.
+    pub async fn execution_for_task_token(&self, task_token: &str) -> Result<Option<String>, StoreError> {
+        let token = task_token.to_owned();
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT execution_arn FROM execution_task_tokens WHERE task_token = ?1",
+                    [token],
+                    |row| row.get(0),
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    /// ARNs of the RUNNING executions, oldest first: what an engine resumes after a restart.
+    pub async fn running_executions(&self) -> Result<Vec<String>, StoreError> {
+        self.run(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT execution_arn FROM executions WHERE status = 'RUNNING' ORDER BY start_unix_nanos, rowid",
+            )?;
+            let rows = stmt.query_map([], |row| row.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+}

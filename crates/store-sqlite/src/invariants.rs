@@ -1,0 +1,59 @@
+//! Cross-table invariants that no single CHECK constraint can express. The CLI and the tests run them
+//! after a burst of checkouts; an empty list means the books balance.
+
+use crate::error::StoreError;
+use crate::store::Store;
+
+/// Each query returns one text column per violation found.
+const CHECKS: &[&str] = &[
+    // Reserved and sold units are exactly what the reservations say they are.
+    "SELECT 'SKU ' || s.sku || ': reserved ' || s.reserved || ' but RESERVED reservations hold ' || COALESCE(h.n, 0)
+     FROM stock s LEFT JOIN (
+         SELECT l.sku, SUM(l.quantity) AS n FROM reservation_lines l
+         JOIN reservations r USING (reservation_id) WHERE r.status = 'RESERVED' GROUP BY l.sku
+     ) h USING (sku)
+     WHERE s.reserved <> COALESCE(h.n, 0)",
+    "SELECT 'SKU ' || s.sku || ': sold ' || s.sold || ' but COMMITTED reservations hold ' || COALESCE(h.n, 0)
+     FROM stock s LEFT JOIN (
+         SELECT l.sku, SUM(l.quantity) AS n FROM reservation_lines l
+         JOIN reservations r USING (reservation_id) WHERE r.status = 'COMMITTED' GROUP BY l.sku
+     ) h USING (sku)
+     WHERE s.sold <> COALESCE(h.n, 0)",
+    "SELECT 'SKU ' || sku || ': available + reserved + sold = ' || (available + reserved + sold)
+         || ', stocked ' || stocked
+     FROM stock WHERE available + reserved + sold <> stocked OR available < 0 OR reserved < 0 OR sold < 0",
+    // An order exists exactly for each committed reservation.
+    "SELECT 'reservation ' || r.reservation_id || ' is COMMITTED to ' || r.order_id || ' but that order does not hold it'
+     FROM reservations r LEFT JOIN orders o ON o.order_id = r.order_id AND o.reservation_id = r.reservation_id
+     WHERE r.status = 'COMMITTED' AND o.order_id IS NULL",
+    "SELECT 'order ' || o.order_id || ' holds reservation ' || o.reservation_id || ', which is not committed to it'
+     FROM orders o LEFT JOIN reservations r ON r.reservation_id = o.reservation_id
+     WHERE r.status IS NOT 'COMMITTED' OR r.order_id IS NOT o.order_id",
+    // Money: taken only by a succeeded payment, given back at most once and in full.
+    "SELECT 'payment ' || payment_id || ' is ' || status || ' with ' || captured || ' captured of ' || amount
+     FROM sim_payment_intents
+     WHERE (status = 'succeeded' AND captured <> amount) OR (status <> 'succeeded' AND captured <> 0)",
+    "SELECT 'payment ' || p.payment_id || ': refunded ' || p.refunded || ' but refunds total ' || COALESCE(f.n, 0)
+     FROM sim_payment_intents p LEFT JOIN (
+         SELECT payment_id, SUM(amount) AS n FROM sim_refunds GROUP BY payment_id
+     ) f USING (payment_id)
+     WHERE p.refunded <> COALESCE(f.n, 0) OR p.refunded NOT IN (0, p.captured)",
+];
+
+impl Store {
+    /// Every broken invariant as a sentence; empty when stock, reservations, orders and payments agree.
+    pub async fn check_invariants(&self) -> Result<Vec<String>, StoreError> {
+        self.run(|conn| {
+            let mut problems = Vec::new();
+            for sql in CHECKS {
+                let mut stmt = conn.prepare_cached(sql)?;
+                let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
+                for row in rows {
+                    problems.push(row?);
+                }
+            }
+            Ok(problems)
+        })
+        .await
+    }
+}

@@ -1,0 +1,6 @@
+//! The `validate-cart` task as a Lambda function.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    stepcart_lambdas::run(stepcart_tasks::Task::ValidateCart).await
+}
