@@ -157,10 +157,14 @@ impl Progress {
                     .map(|start| (at - start) * 1000.0)
                     .unwrap_or(0.0);
                 format!("  \u{2713} {name:<28} {took:>8.1} ms")
-            } else if kind == "TaskFailed" {
-                let error = detail("taskFailedEventDetails", "error");
-                format!("  \u{2717} task failed: {error}")
-            } else if kind == "TaskTimedOut" {
+            } else if kind == "TaskFailed" || kind == "LambdaFunctionFailed" {
+                let key = if kind == "TaskFailed" {
+                    "taskFailedEventDetails"
+                } else {
+                    "lambdaFunctionFailedEventDetails"
+                };
+                format!("  \u{2717} {}", detail(key, "error"))
+            } else if kind == "TaskTimedOut" || kind == "LambdaFunctionTimedOut" {
                 "  \u{2717} task timed out".to_owned()
             } else if kind == "TaskSubmitted" {
                 "  \u{2026} waiting for a task token callback".to_owned()
