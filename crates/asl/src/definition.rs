@@ -90,7 +90,7 @@ impl StateMachine {
                 message: format!("invalid JSON: {e}"),
             }],
         })?;
-        let mut v = Validator { problems: Vec::new() };
+        let mut v = Validator { problems: Vec::new(), seen_names: Vec::new() };
         let parsed = v.machine(&tree);
         match parsed {
             Some(m) if v.problems.is_empty() => Ok(m),
@@ -368,6 +368,9 @@ pub(crate) fn escape_pointer(s: &str) -> String {
 
 struct Validator {
     problems: Vec<Problem>,
+    /// Every state name with its pointer: names must be unique across the whole machine, branches and
+    /// iterators included.
+    seen_names: Vec<(String, String)>,
 }
 
 struct Obj<'a> {
@@ -573,6 +576,12 @@ impl Validator {
         let mut states = Vec::new();
         for (name, sv) in states_obj.fields {
             let at = states_obj.ptr(name);
+            if let Some((_, first)) = self.seen_names.iter().find(|(n, _)| n == name) {
+                let msg = format!("state name \"{name}\" is already used at {first}; names must be unique in the whole state machine");
+                self.problem(&at, msg);
+            } else {
+                self.seen_names.push((name.clone(), at.clone()));
+            }
             if name.is_empty() || name.chars().count() > 80 {
                 self.problem(&at, "state names must be 1 to 80 characters long");
             }
@@ -1143,7 +1152,7 @@ impl Validator {
     }
 
     fn choice_rule(&mut self, o: &Obj<'_>, top: bool) -> Option<ChoiceRule> {
-        let allowed_extra: &[&str] = if top { &["Next", "Comment"] } else { &["Comment"] };
+        let allowed_extra: &[&str] = &["Next", "Comment"];
         let combinators = ["And", "Or", "Not"];
         let ops: Vec<&String> = o
             .fields
@@ -1156,6 +1165,10 @@ impl Validator {
                 &o.at,
                 "a choice rule needs exactly one comparison operator or And/Or/Not",
             );
+            return None;
+        }
+        if !top && o.has("Next") {
+            self.problem(&o.ptr("Next"), "\"Next\" is only allowed in top-level choice rules");
             return None;
         }
         let op = ops[0].as_str();
@@ -1312,6 +1325,25 @@ mod tests {
         );
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(p[0].starts_with("/States/M/ItemProcessor/States/I/ResultPath"));
+    }
+
+    #[test]
+    fn duplicate_names_across_scopes_and_nested_next() {
+        let p = problems(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Parallel","End":true,"Branches":[
+                {"StartAt":"A","States":{"A":{"Type":"Succeed"}}}]}}}"#,
+        );
+        assert_eq!(
+            p,
+            vec![
+                "/States/A/Branches/0/States/A: state name \"A\" is already used at /States/A; names must be unique in the whole state machine"
+            ]
+        );
+        let p = problems(
+            r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[
+                {"Not":{"Variable":"$.x","IsNull":true,"Next":"D"},"Next":"D"}]},"D":{"Type":"Succeed"}}}"#,
+        );
+        assert_eq!(p, vec!["/States/C/Choices/0/Not/Next: \"Next\" is only allowed in top-level choice rules"]);
     }
 
     #[test]

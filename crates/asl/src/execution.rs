@@ -529,6 +529,15 @@ impl Execution {
         self.tokens.keys().cloned().collect()
     }
 
+    /// Names of the states currently running, top level first (branch and iteration states follow).
+    pub fn active_states(&self) -> Vec<String> {
+        self.frames
+            .values()
+            .filter(|f| !f.state.is_empty())
+            .map(|f| f.state.clone())
+            .collect()
+    }
+
     /// What this execution knows about a task token.
     pub fn token_status(&self, token: &str) -> TokenStatus {
         if self.tokens.contains_key(token) {

@@ -28,6 +28,35 @@ enum Segment {
     },
     Union(Vec<UnionItem>),
     Descendant(Box<Segment>),
+    Filter(Box<Filter>),
+}
+
+/// `[?(...)]` filter expressions (Jayway dialect subset): `@`-relative and `$`-absolute paths,
+/// literals, `== != < <= > >=`, `&& || !` and parentheses; a bare path tests for existence.
+#[derive(Debug, Clone, PartialEq)]
+enum Filter {
+    Or(Box<Filter>, Box<Filter>),
+    And(Box<Filter>, Box<Filter>),
+    Not(Box<Filter>),
+    Exists(Operand),
+    Compare(Operand, CmpOp, Operand),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Operand {
+    Current(JsonPath),
+    Root(JsonPath),
+    Literal(Value),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -154,7 +183,7 @@ impl JsonPath {
         for seg in &self.segments {
             let mut next = Vec::new();
             for node in current {
-                apply_segment(seg, node, &mut next);
+                apply_segment(seg, node, doc, &mut next);
             }
             current = next;
         }
@@ -250,7 +279,7 @@ fn index(len: usize, i: i64) -> Option<usize> {
     (0..len).contains(&i).then(|| usize::try_from(i).ok()).flatten()
 }
 
-fn apply_segment<'a>(seg: &Segment, node: &'a Value, out: &mut Vec<&'a Value>) {
+fn apply_segment<'a>(seg: &Segment, node: &'a Value, root: &Value, out: &mut Vec<&'a Value>) {
     match seg {
         Segment::Child(name) => {
             if let Some(v) = node.as_object().and_then(|m| m.get(name)) {
@@ -279,17 +308,237 @@ fn apply_segment<'a>(seg: &Segment, node: &'a Value, out: &mut Vec<&'a Value>) {
         Segment::Union(items) => {
             for item in items {
                 match item {
-                    UnionItem::Name(n) => apply_segment(&Segment::Child(n.clone()), node, out),
-                    UnionItem::Index(i) => apply_segment(&Segment::Index(*i), node, out),
+                    UnionItem::Name(n) => apply_segment(&Segment::Child(n.clone()), node, root, out),
+                    UnionItem::Index(i) => apply_segment(&Segment::Index(*i), node, root, out),
+                }
+            }
+        }
+        Segment::Filter(f) => {
+            let items: Box<dyn Iterator<Item = &'a Value>> = match node {
+                Value::Array(a) => Box::new(a.iter()),
+                Value::Object(m) => Box::new(m.values()),
+                _ => Box::new(std::iter::empty()),
+            };
+            for item in items {
+                if f.matches(item, root) {
+                    out.push(item);
                 }
             }
         }
         Segment::Descendant(inner) => {
-            apply_segment(inner, node, out);
+            apply_segment(inner, node, root, out);
             match node {
-                Value::Array(a) => a.iter().for_each(|c| apply_segment(seg, c, out)),
-                Value::Object(m) => m.values().for_each(|c| apply_segment(seg, c, out)),
+                Value::Array(a) => a.iter().for_each(|c| apply_segment(seg, c, root, out)),
+                Value::Object(m) => m.values().for_each(|c| apply_segment(seg, c, root, out)),
                 _ => {}
+            }
+        }
+    }
+}
+
+impl Filter {
+    fn matches(&self, item: &Value, root: &Value) -> bool {
+        match self {
+            Filter::Or(a, b) => a.matches(item, root) || b.matches(item, root),
+            Filter::And(a, b) => a.matches(item, root) && b.matches(item, root),
+            Filter::Not(f) => !f.matches(item, root),
+            Filter::Exists(op) => match op {
+                Operand::Current(p) => p.exists(item),
+                Operand::Root(p) => p.exists(root),
+                Operand::Literal(v) => !matches!(v, Value::Null | Value::Bool(false)),
+            },
+            Filter::Compare(l, op, r) => {
+                let (Some(l), Some(r)) = (l.value(item, root), r.value(item, root)) else {
+                    return false;
+                };
+                let ord = match (&l, &r) {
+                    (Value::Number(a), Value::Number(b)) => a
+                        .as_f64()
+                        .and_then(|a| b.as_f64().and_then(|b| a.partial_cmp(&b))),
+                    (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+                    _ => None,
+                };
+                match op {
+                    CmpOp::Eq => ord.map_or(l == r, |o| o.is_eq()),
+                    CmpOp::Ne => ord.map_or(l != r, |o| o.is_ne()),
+                    CmpOp::Lt => ord.is_some_and(|o| o.is_lt()),
+                    CmpOp::Le => ord.is_some_and(|o| o.is_le()),
+                    CmpOp::Gt => ord.is_some_and(|o| o.is_gt()),
+                    CmpOp::Ge => ord.is_some_and(|o| o.is_ge()),
+                }
+            }
+        }
+    }
+}
+
+impl Operand {
+    fn value(&self, item: &Value, root: &Value) -> Option<Value> {
+        match self {
+            Operand::Current(p) => p.select(item).ok(),
+            Operand::Root(p) => p.select(root).ok(),
+            Operand::Literal(v) => Some(v.clone()),
+        }
+    }
+}
+
+struct FilterParser<'c> {
+    chars: &'c [char],
+    pos: usize,
+}
+
+impl FilterParser<'_> {
+    fn ws(&mut self) {
+        while self.chars.get(self.pos).is_some_and(|c| c.is_whitespace()) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, s: &str) -> bool {
+        self.ws();
+        let n = s.chars().count();
+        let matches = self.chars.len() >= self.pos + n
+            && self.chars[self.pos..self.pos + n].iter().copied().eq(s.chars());
+        if matches {
+            self.pos += n;
+        }
+        matches
+    }
+
+    fn or(&mut self) -> Result<Filter, String> {
+        let mut left = self.and()?;
+        while self.eat("||") {
+            left = Filter::Or(Box::new(left), Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Filter, String> {
+        let mut left = self.unary()?;
+        while self.eat("&&") {
+            left = Filter::And(Box::new(left), Box::new(self.unary()?));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Filter, String> {
+        self.ws();
+        if self.chars.get(self.pos) == Some(&'!') && self.chars.get(self.pos + 1) != Some(&'=') {
+            self.pos += 1;
+            return Ok(Filter::Not(Box::new(self.unary()?)));
+        }
+        if self.eat("(") {
+            let inner = self.or()?;
+            if !self.eat(")") {
+                return Err("expected ')' in filter".into());
+            }
+            return Ok(inner);
+        }
+        let left = self.operand()?;
+        let op = [
+            ("==", CmpOp::Eq),
+            ("!=", CmpOp::Ne),
+            ("<=", CmpOp::Le),
+            (">=", CmpOp::Ge),
+            ("<", CmpOp::Lt),
+            (">", CmpOp::Gt),
+        ]
+        .into_iter()
+        .find(|(t, _)| self.eat(t));
+        match op {
+            Some((_, op)) => Ok(Filter::Compare(left, op, self.operand()?)),
+            None => Ok(Filter::Exists(left)),
+        }
+    }
+
+    fn operand(&mut self) -> Result<Operand, String> {
+        self.ws();
+        let start = self.pos;
+        match self.chars.get(self.pos).copied() {
+            Some(c @ ('@' | '$')) => {
+                self.pos += 1;
+                loop {
+                    match self.chars.get(self.pos) {
+                        Some('.') => {
+                            self.pos += 1;
+                            while self
+                                .chars
+                                .get(self.pos)
+                                .is_some_and(|c| c.is_alphanumeric() || "_-$*".contains(*c))
+                            {
+                                self.pos += 1;
+                            }
+                        }
+                        Some('[') => {
+                            let mut quote: Option<char> = None;
+                            while let Some(&c) = self.chars.get(self.pos) {
+                                self.pos += 1;
+                                match (quote, c) {
+                                    (Some(q), c) if c == q => quote = None,
+                                    (Some(_), _) => {}
+                                    (None, '\'' | '"') => quote = Some(c),
+                                    (None, ']') => break,
+                                    _ => {}
+                                }
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+                let text: String = self.chars[start + 1..self.pos].iter().collect();
+                let path = JsonPath::parse(&format!("${text}")).map_err(|e| e.to_string())?;
+                Ok(if c == '@' {
+                    Operand::Current(path)
+                } else {
+                    Operand::Root(path)
+                })
+            }
+            Some(q @ ('\'' | '"')) => {
+                self.pos += 1;
+                let mut out = String::new();
+                loop {
+                    match self.chars.get(self.pos).copied() {
+                        None => return Err("unterminated string in filter".into()),
+                        Some('\\') => {
+                            if let Some(&n) = self.chars.get(self.pos + 1) {
+                                out.push(n);
+                            }
+                            self.pos += 2;
+                        }
+                        Some(c) if c == q => {
+                            self.pos += 1;
+                            return Ok(Operand::Literal(Value::String(out)));
+                        }
+                        Some(c) => {
+                            out.push(c);
+                            self.pos += 1;
+                        }
+                    }
+                }
+            }
+            Some(c) if c == '-' || c.is_ascii_digit() => {
+                while self
+                    .chars
+                    .get(self.pos)
+                    .is_some_and(|c| c.is_ascii_digit() || "-+.eE".contains(*c))
+                {
+                    self.pos += 1;
+                }
+                let text: String = self.chars[start..self.pos].iter().collect();
+                serde_json::from_str::<serde_json::Number>(&text)
+                    .map(|n| Operand::Literal(Value::Number(n)))
+                    .map_err(|_| format!("'{text}' is not a number"))
+            }
+            _ => {
+                for (word, v) in [
+                    ("true", Value::Bool(true)),
+                    ("false", Value::Bool(false)),
+                    ("null", Value::Null),
+                ] {
+                    if self.eat(word) {
+                        return Ok(Operand::Literal(v));
+                    }
+                }
+                Err("expected a path, string, number, true, false or null in filter".into())
             }
         }
     }
@@ -329,7 +578,18 @@ fn parse_bracket(chars: &[char], open: usize) -> Result<(Segment, usize), String
     };
     match chars.get(i) {
         Some('*') => Ok((Segment::Wildcard, close(i + 1)?)),
-        Some('?') => Err("filter expressions are not supported yet".into()),
+        Some('?') => {
+            if chars.get(i + 1) != Some(&'(') {
+                return Err("expected '(' after '?'".into());
+            }
+            let mut fp = FilterParser { chars, pos: i + 2 };
+            let filter = fp.or()?;
+            fp.ws();
+            if chars.get(fp.pos) != Some(&')') {
+                return Err("expected ')' to close the filter".into());
+            }
+            Ok((Segment::Filter(Box::new(filter)), close(fp.pos + 1)?))
+        }
         Some('\'') | Some('"') => {
             let mut names = Vec::new();
             loop {
@@ -473,8 +733,35 @@ mod tests {
     }
 
     #[test]
+    fn filters() {
+        let doc = json!({"limit": 10, "items": [
+            {"sku": "a", "price": 5, "type": "physical"},
+            {"sku": "b", "price": 15, "type": "digital"},
+            {"sku": "c", "price": 25, "type": "physical", "gift": true}
+        ]});
+        assert_eq!(
+            sel("$.items[?(@.type == 'physical')].sku", &doc).expect("eq"),
+            json!(["a", "c"])
+        );
+        assert_eq!(
+            sel("$.items[?(@.price > $.limit)].sku", &doc).expect("root"),
+            json!(["b", "c"])
+        );
+        assert_eq!(sel("$.items[?(@.gift)].sku", &doc).expect("exists"), json!(["c"]));
+        assert_eq!(
+            sel("$.items[?(@.price < 20 && !(@.type == \"digital\"))].sku", &doc).expect("and/not"),
+            json!(["a"])
+        );
+        assert_eq!(
+            sel("$.items[?(@.price >= 25 || @.sku != 'a')].sku", &doc).expect("or"),
+            json!(["b", "c"])
+        );
+        assert_eq!(sel("$.items[?(@.missing == 1)]", &doc).expect("none"), json!([]));
+    }
+
+    #[test]
     fn syntax_errors() {
-        for bad in ["a.b", "$.", "$[", "$.a[?(@.x)]", "$[1:2:0]", "$.a b"] {
+        for bad in ["a.b", "$.", "$[", "$.a[?(@.x", "$.a[?@.x]", "$[1:2:0]", "$.a b"] {
             assert!(JsonPath::parse(bad).is_err(), "{bad} should be rejected");
         }
         assert!(JsonPath::parse("$$.Execution.Id").expect("ctx").is_context());

@@ -83,6 +83,7 @@ async fn wait_for_task_token_survives_snapshot_and_resumes_in_a_fresh_runner() {
         "{token}"
     );
     assert_eq!(exec.waiting_task_tokens(), vec![token.clone()]);
+    assert_eq!(exec.active_states(), vec!["Challenge"]);
     assert!(exec.owns_token(&token));
     assert!(!exec.owns_token("forged"));
     assert_eq!(exec.token_status(&token), stepcart_asl::TokenStatus::Waiting);

@@ -74,6 +74,7 @@ pub struct Local {
 }
 
 struct Inner {
+    db: String,
     store: Store,
     payments: SimulatedPayments,
     checkout: Arc<StateMachine>,
@@ -119,6 +120,7 @@ impl Local {
         });
         let runner = Runner::new(Arc::new(functions), sink.clone(), Arc::new(SystemClock));
         let inner = Arc::new(Inner {
+            db: db.display().to_string(),
             store,
             payments,
             checkout,
@@ -273,7 +275,7 @@ impl Local {
 
     fn store_error(&self, error: impl std::fmt::Display) -> LocalError {
         LocalError::Store {
-            path: "store".into(),
+            path: self.inner.db.clone(),
             message: error.to_string(),
         }
     }
