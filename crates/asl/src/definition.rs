@@ -76,6 +76,7 @@ pub enum QueryLanguage {
 #[derive(Debug, Clone)]
 pub struct StateMachine {
     definition: Value,
+    text: String,
     comment: Option<String>,
     pub(crate) query_language: QueryLanguage,
     pub(crate) timeout_seconds: Option<u64>,
@@ -90,10 +91,16 @@ impl StateMachine {
                 message: format!("invalid JSON: {e}"),
             }],
         })?;
-        let mut v = Validator { problems: Vec::new(), seen_names: Vec::new() };
+        let mut v = Validator {
+            problems: Vec::new(),
+            seen_names: Vec::new(),
+        };
         let parsed = v.machine(&tree);
         match parsed {
-            Some(m) if v.problems.is_empty() => Ok(m),
+            Some(mut m) if v.problems.is_empty() => {
+                m.text = text.to_owned();
+                Ok(m)
+            }
             _ => {
                 if v.problems.is_empty() {
                     v.problem("", "invalid state machine definition");
@@ -105,6 +112,11 @@ impl StateMachine {
 
     pub fn definition(&self) -> &Value {
         &self.definition
+    }
+
+    /// The definition exactly as given (`definition()` is parsed, so its keys are sorted).
+    pub fn definition_text(&self) -> &str {
+        &self.text
     }
 
     pub fn comment(&self) -> Option<&str> {
@@ -549,6 +561,7 @@ impl Validator {
         let root = self.scope(&o, &[])?;
         Some(StateMachine {
             definition: tree.to_value(),
+            text: String::new(),
             comment,
             query_language,
             timeout_seconds,
@@ -577,7 +590,9 @@ impl Validator {
         for (name, sv) in states_obj.fields {
             let at = states_obj.ptr(name);
             if let Some((_, first)) = self.seen_names.iter().find(|(n, _)| n == name) {
-                let msg = format!("state name \"{name}\" is already used at {first}; names must be unique in the whole state machine");
+                let msg = format!(
+                    "state name \"{name}\" is already used at {first}; names must be unique in the whole state machine"
+                );
                 self.problem(&at, msg);
             } else {
                 self.seen_names.push((name.clone(), at.clone()));
@@ -1168,7 +1183,10 @@ impl Validator {
             return None;
         }
         if !top && o.has("Next") {
-            self.problem(&o.ptr("Next"), "\"Next\" is only allowed in top-level choice rules");
+            self.problem(
+                &o.ptr("Next"),
+                "\"Next\" is only allowed in top-level choice rules",
+            );
             return None;
         }
         let op = ops[0].as_str();
@@ -1343,7 +1361,10 @@ mod tests {
             r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[
                 {"Not":{"Variable":"$.x","IsNull":true,"Next":"D"},"Next":"D"}]},"D":{"Type":"Succeed"}}}"#,
         );
-        assert_eq!(p, vec!["/States/C/Choices/0/Not/Next: \"Next\" is only allowed in top-level choice rules"]);
+        assert_eq!(
+            p,
+            vec!["/States/C/Choices/0/Not/Next: \"Next\" is only allowed in top-level choice rules"]
+        );
     }
 
     #[test]

@@ -508,20 +508,25 @@ impl Execution {
     }
 
     /// True when the execution runs but only waits for task-token callbacks: no invocation in flight,
-    /// and no timer other than the time-outs guarding those callbacks (or the execution time-out).
-    pub fn is_idle(&self) -> bool {
+    /// and no timer other than the time-outs guarding those callbacks (or the execution time-out) that
+    /// are not yet due at `now`. A due guard timer is work to do: it must fire when a persisted execution
+    /// is resumed after its deadline.
+    pub fn is_idle_at(&self, now: OffsetDateTime) -> bool {
         self.status.is_running()
             && self
                 .tasks
                 .values()
                 .all(|t| t.phase == TaskPhase::AwaitingCallback)
-            && self.timers.values().all(|t| match t.kind {
-                TimerKind::ExecutionTimeout => true,
-                TimerKind::TaskTimeout(id) | TimerKind::Heartbeat(id) => self
-                    .tasks
-                    .get(&id)
-                    .is_some_and(|t| t.phase == TaskPhase::AwaitingCallback),
-                TimerKind::Wait | TimerKind::Backoff => false,
+            && self.timers.values().all(|t| {
+                let guard = match t.kind {
+                    TimerKind::ExecutionTimeout => true,
+                    TimerKind::TaskTimeout(id) | TimerKind::Heartbeat(id) => self
+                        .tasks
+                        .get(&id)
+                        .is_some_and(|t| t.phase == TaskPhase::AwaitingCallback),
+                    TimerKind::Wait | TimerKind::Backoff => false,
+                };
+                guard && t.fire_at > now
             })
     }
 

@@ -398,7 +398,7 @@ impl Runner {
             for cmd in cmds.drain(..) {
                 inflight.push(self.carry_out(cmd));
             }
-            if mode == DriveMode::UntilIdle && exec.is_idle() {
+            if mode == DriveMode::UntilIdle && exec.is_idle_at(self.clock.now()) {
                 // A callback may already have arrived (a handler can answer before its invocation
                 // returns). Unregister first: `route` sends under the map lock, so once the tokens are
                 // gone every accepted callback is already in `rx`, and none can be lost.

@@ -292,3 +292,51 @@ async fn a_callback_sent_before_the_invocation_returns_is_not_lost_in_until_idle
         .expect("run");
     assert_eq!(output(&exec)["auth"], json!("early"));
 }
+
+#[tokio::test]
+async fn an_overdue_callback_timeout_fires_when_resumed_until_idle() {
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let m = machine(json!({
+        "StartAt": "Challenge",
+        "States": {
+            "Challenge": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": "challenge", "Payload": {"token.$": "$$.Task.Token"}},
+                "TimeoutSeconds": 900,
+                "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": "Expired"}],
+                "End": true
+            },
+            "Expired": {"Type": "Pass", "End": true}
+        }
+    }));
+    let c = clock();
+    let runner = Runner::new(
+        registry(&tokens),
+        Arc::new(MemorySink::new()),
+        Arc::new(c.clone()),
+    );
+    let exec = runner
+        .start(m.clone(), ctx("late"), json!({}), DriveMode::UntilIdle)
+        .await
+        .expect("run");
+    assert!(exec.status().is_running(), "idle while the deadline is ahead");
+    let snapshot = serde_json::to_string(&exec).expect("ser");
+
+    // Resumed before the deadline: still idle, nothing happens.
+    c.advance(time::Duration::seconds(899));
+    let exec: Execution = serde_json::from_str(&snapshot).expect("de");
+    let exec = runner
+        .resume(m.clone(), exec, None, DriveMode::UntilIdle)
+        .await
+        .expect("resume");
+    assert!(exec.status().is_running());
+
+    // Resumed after the deadline: the time-out fires and the catcher runs.
+    c.advance(time::Duration::seconds(2));
+    let exec = runner
+        .resume(m, exec, None, DriveMode::UntilIdle)
+        .await
+        .expect("resume");
+    assert_eq!(output(&exec)["error"]["Error"], json!("States.Timeout"));
+}
