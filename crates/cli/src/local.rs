@@ -95,15 +95,7 @@ impl Local {
         let checkout = Arc::new(checkout_state_machine()?);
         let owner = Arc::new(OnceLock::<Weak<Inner>>::new());
         let callbacks = Arc::new(LocalCallbacks { owner: owner.clone() });
-        let ports = Ports {
-            catalog: Arc::new(store.clone()),
-            inventory: Arc::new(store.clone()),
-            orders: Arc::new(store.clone()),
-            payments: Arc::new(payments.clone()),
-            notifier: Arc::new(store.clone()),
-            authentication_waits: Arc::new(store.clone()),
-            callbacks,
-        };
+        let ports = Ports::from_store(store.clone(), payments.clone(), callbacks);
         let mut functions = LambdaRegistry::new();
         for task in Task::ALL {
             functions.register(

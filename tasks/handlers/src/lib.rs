@@ -44,6 +44,26 @@ pub enum Task {
     RefundPayment,
 }
 
+impl Ports {
+    /// Ports served by one store adapter (catalog, inventory, orders, notifications and 3-D Secure waits
+    /// in the same database), a payment provider and a way to complete task tokens.
+    pub fn from_store<S, P>(store: S, payments: P, callbacks: Arc<dyn TaskCallbacks>) -> Ports
+    where
+        S: Catalog + Inventory + Orders + Notifier + AuthenticationWaits + Clone + 'static,
+        P: PaymentGateway + 'static,
+    {
+        Ports {
+            catalog: Arc::new(store.clone()),
+            inventory: Arc::new(store.clone()),
+            orders: Arc::new(store.clone()),
+            notifier: Arc::new(store.clone()),
+            authentication_waits: Arc::new(store),
+            payments: Arc::new(payments),
+            callbacks,
+        }
+    }
+}
+
 impl Task {
     pub const ALL: [Task; 9] = [
         Task::ValidateCart,

@@ -55,15 +55,7 @@ async fn fixture() -> Fixture {
     store.seed(&products, &discounts).await.expect("seed");
     let payments = SimulatedPayments::new(&store);
     let callbacks = Arc::new(RecordedCallbacks::default());
-    let ports = Ports {
-        catalog: Arc::new(store.clone()),
-        inventory: Arc::new(store.clone()),
-        orders: Arc::new(store.clone()),
-        payments: Arc::new(payments.clone()),
-        notifier: Arc::new(store.clone()),
-        authentication_waits: Arc::new(store.clone()),
-        callbacks: callbacks.clone(),
-    };
+    let ports = Ports::from_store(store.clone(), payments.clone(), callbacks.clone());
     Fixture {
         store,
         payments,

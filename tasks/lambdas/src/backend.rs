@@ -40,15 +40,7 @@ pub fn ports_from_env() -> Result<Ports, BackendError> {
 /// The embedded store and simulated payments behind every port.
 pub fn embedded_ports(store: Store) -> Ports {
     let payments = SimulatedPayments::new(&store);
-    Ports {
-        catalog: Arc::new(store.clone()),
-        inventory: Arc::new(store.clone()),
-        orders: Arc::new(store.clone()),
-        payments: Arc::new(payments),
-        notifier: Arc::new(store.clone()),
-        authentication_waits: Arc::new(store),
-        callbacks: Arc::new(NoStepFunctionsClient),
-    }
+    Ports::from_store(store, payments, Arc::new(NoStepFunctionsClient))
 }
 
 /// A Lambda completes a task token through the Step Functions API; without an SFN client (issue 3) it
