@@ -150,6 +150,9 @@ pub struct TaskContext {
     pub state_entered_time: OffsetDateTime,
 }
 
+// Commands live only between a transition and their dispatch, a few at a time: boxing the large variant
+// would cost an allocation per task to save bytes nobody holds for long.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Command {
     InvokeTask {

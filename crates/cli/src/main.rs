@@ -61,6 +61,9 @@ enum Command {
     },
     /// Continue executions left running (after --no-wait, a crash, or an elapsed Wait or timeout).
     Resume,
+    /// Check the store's invariants: stock conserved, every captured payment has one order or was
+    /// refunded in full, every order has one captured payment and one committed reservation.
+    Check,
     /// Check ASL definitions statically (default: the checkout workflow).
     Validate { definitions: Vec<PathBuf> },
 }
@@ -112,6 +115,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome, UsageError> {
         Command::Orders => commands::inspect::orders(&global).await,
         Command::Payments { command } => commands::payments::run(&global, command).await,
         Command::Resume => commands::run::resume(&global).await,
+        Command::Check => commands::inspect::check(&global).await,
         Command::Validate { definitions } => commands::validate::run(&global, &definitions),
     }
 }

@@ -127,7 +127,11 @@ fn output_of(describe: &Value) -> Value {
     serde_json::from_str(describe["output"].as_str().expect("output is JSON text")).expect("output JSON")
 }
 
+/// Stock conserved (from the outside, via `stepcart stock`) and every store invariant (`stepcart check`).
 fn assert_conserved(sandbox: &Sandbox) {
+    let check = sandbox.stepcart(&["check", "--json"]);
+    assert_eq!(check.json(), json!({"violations": []}), "{}", check.stderr);
+    assert_eq!(check.code, 0);
     let initial = catalog_stock();
     for (sku, (available, reserved, sold)) in sandbox.stock() {
         assert!(
@@ -523,4 +527,31 @@ fn validate_accepts_the_checkout_and_locates_problems() {
     assert_eq!(bad.code, 1);
     assert!(bad.stdout.contains("/States/A/Next"), "{}", bad.stdout);
     assert!(bad.stdout.contains("Nowhere"), "{}", bad.stdout);
+}
+
+#[test]
+fn check_reports_a_broken_invariant() {
+    let s = Sandbox::new("check");
+    s.run_cart("happy-path", None);
+    assert_eq!(s.stepcart(&["check"]).code, 0);
+    // Take money behind the store's back: a captured payment with no order and no refund.
+    let db = rusqlite::Connection::open(s.db()).expect("open the store file");
+    db.execute("UPDATE orders SET payment_id = 'pi_elsewhere'", [])
+        .expect("tamper");
+    drop(db);
+    let check = s.stepcart(&["check", "--json"]);
+    assert_eq!(check.code, 1);
+    let violations = check.json()["violations"].as_array().expect("list").clone();
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.as_str().is_some_and(|v| v.contains("no refund"))),
+        "{violations:?}"
+    );
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.as_str().is_some_and(|v| v.contains("pi_elsewhere"))),
+        "{violations:?}"
+    );
 }

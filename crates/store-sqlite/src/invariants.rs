@@ -38,6 +38,20 @@ const CHECKS: &[&str] = &[
          SELECT payment_id, SUM(amount) AS n FROM sim_refunds GROUP BY payment_id
      ) f USING (payment_id)
      WHERE p.refunded <> COALESCE(f.n, 0) OR p.refunded NOT IN (0, p.captured)",
+    // Every captured payment has exactly one confirmed order or was refunded in full; a checkout whose
+    // execution is still running may be between the two.
+    "SELECT 'payment ' || p.payment_id || ' captured ' || p.captured || ' ' || p.currency || ' but has '
+         || COUNT(o.order_id) || ' orders and no refund'
+     FROM sim_payment_intents p LEFT JOIN orders o ON o.payment_id = p.payment_id
+     WHERE p.captured > 0 AND p.refunded = 0
+       AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.name = p.execution_name AND e.status = 'RUNNING')
+     GROUP BY p.payment_id HAVING COUNT(o.order_id) <> 1",
+    // Every confirmed order is paid by a captured, unrefunded payment of exactly its total.
+    "SELECT 'order ' || o.order_id || ' is ' || o.status || ' but payment ' || o.payment_id || ' is '
+         || COALESCE(p.status || ', captured ' || p.captured || ', refunded ' || p.refunded, 'missing')
+     FROM orders o LEFT JOIN sim_payment_intents p ON p.payment_id = o.payment_id
+     WHERE o.status = 'CONFIRMED'
+       AND (p.payment_id IS NULL OR p.captured <> o.total OR p.refunded <> 0 OR p.currency <> o.currency)",
 ];
 
 impl Store {

@@ -1,6 +1,6 @@
 mod common;
 
-use common::{TempDir, eur, levels, line, order_for, stocked};
+use common::{TempDir, eur, levels, line, order_for, pay, stocked};
 use stepcart_domain::Money;
 use stepcart_domain::payment::{PaymentRequest, PaymentStatus};
 use stepcart_domain::ports::{Inventory, Orders, PaymentGateway};
@@ -31,7 +31,9 @@ async fn everything_survives_closing_and_reopening_the_file() {
             .reserve("res_1", "c1", &[line("A", 2)])
             .await
             .expect("reserve");
-        store.place(&order_for(&r, "ord_1")).await.expect("place");
+        let mut order = order_for(&r, "ord_1");
+        order.payment_id = pay(&store, "e1", order.total).await;
+        store.place(&order).await.expect("place");
         store
             .reserve("res_2", "c2", &[line("A", 1)])
             .await
@@ -131,7 +133,9 @@ async fn invariants_report_books_that_do_not_balance() {
         .reserve("res_1", "e1", &[line("A", 2)])
         .await
         .expect("reserve");
-    store.place(&order_for(&r, "ord_1")).await.expect("place");
+    let mut order = order_for(&r, "ord_1");
+    order.payment_id = pay(&store, "e1", order.total).await;
+    store.place(&order).await.expect("place");
     assert!(store.check_invariants().await.expect("read").is_empty());
     {
         // Conserved per SKU (so the CHECK passes) yet reserved by no reservation: a leak.
@@ -143,6 +147,42 @@ async fn invariants_report_books_that_do_not_balance() {
     }
     let problems = store.check_invariants().await.expect("read");
     assert_eq!(problems, ["SKU A: reserved 1 but RESERVED reservations hold 0"]);
+}
+
+#[tokio::test]
+async fn invariants_tie_every_captured_payment_to_one_order_or_a_full_refund() {
+    let dir = TempDir::new("money");
+    let store = Store::open(&dir.path().join("stepcart.db")).expect("open");
+    store.seed(&[stocked("A", 1000, 10)], &[]).await.expect("seed");
+    let r = store
+        .reserve("res_1", "e1", &[line("A", 1)])
+        .await
+        .expect("reserve");
+    let mut order = order_for(&r, "ord_1");
+    order.payment_id = pay(&store, "e1", order.total).await;
+    store.place(&order).await.expect("place");
+    // Money taken by a checkout that never placed its order, and never gave it back.
+    let orphan = pay(&store, "e2", 700).await;
+    let problems = store.check_invariants().await.expect("read");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains(&orphan) && problems[0].contains("no refund"),
+        "{problems:?}"
+    );
+    // Refunding it settles the books; refunding the paid order's payment breaks them the other way.
+    let payments = SimulatedPayments::new(&store);
+    payments.refund(&orphan, "refund-e2").await.expect("refund");
+    assert!(store.check_invariants().await.expect("read").is_empty());
+    payments
+        .refund(&order.payment_id, "refund-e1")
+        .await
+        .expect("refund");
+    let problems = store.check_invariants().await.expect("read");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("order ord_1 is CONFIRMED but payment"),
+        "{problems:?}"
+    );
 }
 
 #[tokio::test]

@@ -66,3 +66,26 @@ pub async fn orders(global: &GlobalArgs) -> Result<Outcome, UsageError> {
     }
     Ok(Outcome::Success)
 }
+
+pub async fn check(global: &GlobalArgs) -> Result<Outcome, UsageError> {
+    let local = Local::open(&global.db).await?;
+    let violations = local
+        .store()
+        .check_invariants()
+        .await
+        .map_err(|e| UsageError::Usage(format!("cannot read the store: {e}")))?;
+    if global.json {
+        println!("{}", json!({"violations": violations}));
+    } else if violations.is_empty() {
+        println!("{}: every invariant holds", global.db.display());
+    } else {
+        for violation in &violations {
+            println!("{violation}");
+        }
+    }
+    Ok(if violations.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
+}
