@@ -18,6 +18,7 @@ pub mod history;
 pub mod intrinsics;
 pub mod jsonpath;
 pub mod lambda;
+pub mod locate;
 mod payload;
 pub mod runner;
 pub mod template;

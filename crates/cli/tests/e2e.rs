@@ -527,6 +527,17 @@ fn validate_accepts_the_checkout_and_locates_problems() {
     assert_eq!(bad.code, 1);
     assert!(bad.stdout.contains("/States/A/Next"), "{}", bad.stdout);
     assert!(bad.stdout.contains("Nowhere"), "{}", bad.stdout);
+    assert!(
+        bad.stdout.contains("broken.asl.json:1:59: /States/A/Next:"),
+        "line and column: {}",
+        bad.stdout
+    );
+    let json = s.stepcart(&["validate", broken.to_str().expect("utf8"), "--json"]);
+    let problem = &json.json()[0]["problems"][0];
+    assert_eq!(
+        (problem["line"].as_u64(), problem["column"].as_u64()),
+        (Some(1), Some(59))
+    );
 }
 
 #[test]

@@ -28,10 +28,15 @@ pub struct ExecArgs {
 pub async fn run(_global: &GlobalArgs, args: ExecArgs) -> Result<Outcome, UsageError> {
     let text = std::fs::read_to_string(&args.definition)
         .map_err(|e| UsageError::Usage(format!("cannot read {}: {e}", args.definition.display())))?;
-    let machine = StateMachine::from_json(&text).map_err(|e| {
+    let machine = StateMachine::from_json(&text).map_err(|error| {
+        let name = args.definition.display().to_string();
+        let problems: Vec<String> = super::validate::located(&name, &text, &error)
+            .into_iter()
+            .map(|p| p.text)
+            .collect();
         UsageError::Usage(format!(
-            "{} is not a valid definition:\n{e}",
-            args.definition.display()
+            "{name} is not a valid definition:\n{}",
+            problems.join("\n")
         ))
     })?;
     let input = match &args.input {

@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use stepcart_asl::StateMachine;
+use stepcart_asl::{DefinitionError, StateMachine, locate};
 
 use crate::local::CHECKOUT_DEFINITION;
 use crate::{GlobalArgs, Outcome, UsageError};
@@ -29,12 +29,19 @@ pub fn run(global: &GlobalArgs, definitions: &[PathBuf]) -> Result<Outcome, Usag
             }
             Err(error) => {
                 outcome = Outcome::Failed;
-                let problems: Vec<String> = error.to_string().lines().map(str::to_owned).collect();
+                let problems = located(name, text, &error);
                 if !global.json {
                     for problem in &problems {
-                        println!("{name}: {problem}");
+                        println!("{}", problem.text);
                     }
                 }
+                let problems: Vec<_> = problems
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({"location": p.location, "line": p.line, "column": p.column,
+                                           "message": p.message})
+                    })
+                    .collect();
                 report.push(serde_json::json!({"definition": name, "valid": false, "problems": problems}));
             }
         }
@@ -48,4 +55,40 @@ pub fn run(global: &GlobalArgs, definitions: &[PathBuf]) -> Result<Outcome, Usag
 fn read(path: &Path) -> Result<String, UsageError> {
     std::fs::read_to_string(path)
         .map_err(|e| UsageError::Usage(format!("cannot read {}: {e}", path.display())))
+}
+
+pub struct LocatedProblem {
+    pub location: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+    /// `FILE:LINE:COLUMN: LOCATION: message`, as compilers print it, so editors can jump to it.
+    pub text: String,
+}
+
+/// Each problem with the line and column its JSON pointer lands on in `text`.
+pub fn located(name: &str, text: &str, error: &DefinitionError) -> Vec<LocatedProblem> {
+    error
+        .problems
+        .iter()
+        .map(|problem| {
+            let position = locate::locate(text, &problem.location);
+            let prefix = match position {
+                Some(p) => format!("{name}:{}:{}", p.line, p.column),
+                None => name.to_owned(),
+            };
+            let location = if problem.location.is_empty() {
+                "/"
+            } else {
+                problem.location.as_str()
+            };
+            LocatedProblem {
+                location: problem.location.clone(),
+                line: position.map(|p| p.line),
+                column: position.map(|p| p.column),
+                message: problem.message.clone(),
+                text: format!("{prefix}: {location}: {}", problem.message),
+            }
+        })
+        .collect()
 }
