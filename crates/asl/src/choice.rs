@@ -17,6 +17,8 @@ pub(crate) enum ChoiceRule {
         comparison: Comparison,
         operand: Operand,
     },
+    /// A JSONata `Condition`; evaluated by the execution, which binds `$states` and the variables.
+    Condition(crate::jsonata::JTemplate),
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +109,10 @@ impl Comparison {
 impl ChoiceRule {
     pub(crate) fn evaluate(&self, input: &Value, context: &Value) -> Result<bool, StatesError> {
         match self {
+            ChoiceRule::Condition(_) => Err(StatesError::new(
+                STATES_RUNTIME,
+                "a JSONata Condition cannot be evaluated as a JSONPath rule",
+            )),
             ChoiceRule::And(rules) => {
                 for r in rules {
                     if !r.evaluate(input, context)? {

@@ -13,6 +13,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::choice::{ChoiceRule, Comparison, Operand};
 use crate::error::STATES_ALL;
+use crate::jsonata::{JTemplate, expression_text};
 use crate::jsonpath::JsonPath;
 use crate::payload::Template;
 
@@ -93,6 +94,7 @@ impl StateMachine {
         })?;
         let mut v = Validator {
             problems: Vec::new(),
+            jsonata: false,
             seen_names: Vec::new(),
         };
         let parsed = v.machine(&tree);
@@ -182,7 +184,24 @@ pub(crate) struct State {
     pub next: Transition,
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
+    /// The state's query language is JSONata (its own `QueryLanguage` or the machine's).
+    pub jsonata: bool,
+    pub assign: Option<Assign>,
+    /// JSONata `Output`.
+    pub output: Option<JTemplate>,
+    /// JSONata `Arguments` (Task, Parallel).
+    pub arguments: Option<JTemplate>,
 }
+
+/// `Assign`: a payload template in JSONPath states, `{% %}` expressions in JSONata states.
+#[derive(Debug, Clone)]
+pub(crate) enum Assign {
+    Path(Template),
+    Jsonata(JTemplate),
+}
+
+/// Reserved variable name: `$states` is bound by Step Functions itself.
+const RESERVED_VARIABLES: &[&str] = &["states"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Transition {
@@ -197,6 +216,7 @@ pub(crate) type ResultPath = Option<JsonPath>;
 pub(crate) enum Seconds {
     Fixed(u64),
     Path(JsonPath),
+    Expr(JTemplate),
 }
 
 #[derive(Debug, Clone)]
@@ -204,6 +224,39 @@ pub(crate) enum WaitSpec {
     Seconds(Seconds),
     Timestamp(OffsetDateTime),
     TimestampPath(JsonPath),
+    TimestampExpr(JTemplate),
+}
+
+/// Map state options beyond the items themselves.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MapOptions {
+    /// JSONata `Items`.
+    pub items: Option<JTemplate>,
+    /// JSONata `ItemSelector`.
+    pub item_selector_jsonata: Option<JTemplate>,
+    pub batcher: Option<ItemBatcher>,
+    pub tolerated_percentage: Option<Tolerance>,
+    pub tolerated_count: Option<Tolerance>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ItemBatcher {
+    pub max_items: Option<Seconds>,
+    pub max_bytes: Option<Seconds>,
+    pub batch_input: Option<BatchInput>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum BatchInput {
+    Path(Template),
+    Jsonata(JTemplate),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Tolerance {
+    Fixed(f64),
+    Path(JsonPath),
+    Expr(JTemplate),
 }
 
 #[derive(Debug, Clone)]
@@ -223,6 +276,8 @@ pub(crate) enum StateKind {
     },
     Choice {
         choices: Vec<(ChoiceRule, String)>,
+        /// Per rule: its own `Assign` and (JSONata) `Output`.
+        rule_io: Vec<(Option<Assign>, Option<JTemplate>)>,
         default: Option<String>,
     },
     Wait {
@@ -234,6 +289,9 @@ pub(crate) enum StateKind {
         error_path: Option<JsonPath>,
         cause: Option<String>,
         cause_path: Option<JsonPath>,
+        /// JSONata `Error` / `Cause` expressions.
+        error_expr: Option<JTemplate>,
+        cause_expr: Option<JTemplate>,
     },
     Parallel {
         branches: Vec<Scope>,
@@ -248,6 +306,7 @@ pub(crate) enum StateKind {
         max_concurrency: Option<Seconds>,
         result_selector: Option<Template>,
         result_path: ResultPath,
+        options: Box<MapOptions>,
     },
 }
 
@@ -278,6 +337,8 @@ pub(crate) struct Catcher {
     pub error_equals: Vec<String>,
     pub next: String,
     pub result_path: ResultPath,
+    pub assign: Option<Assign>,
+    pub output: Option<JTemplate>,
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -380,6 +441,8 @@ pub(crate) fn escape_pointer(s: &str) -> String {
 
 struct Validator {
     problems: Vec<Problem>,
+    /// The machine's query language, which states inherit.
+    jsonata: bool,
     /// Every state name with its pointer: names must be unique across the whole machine, branches and
     /// iterators included.
     seen_names: Vec<(String, String)>,
@@ -402,19 +465,45 @@ impl<'a> Obj<'a> {
     }
 }
 
-const NOT_YET: &[&str] = &[
-    "Assign",
-    "Arguments",
-    "Output",
-    "ItemReader",
-    "ItemBatcher",
-    "ResultWriter",
-    "ToleratedFailurePercentage",
+const NOT_YET: &[&str] = &["Credentials"];
+
+/// Distributed Map only: this interpreter runs inline Map states.
+const DISTRIBUTED_ONLY: &[&str] = &["ItemReader", "ResultWriter", "Label"];
+
+/// Fields that only JSONPath states may use.
+const JSONPATH_ONLY: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "ItemsPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "ErrorPath",
+    "CausePath",
+    "MaxConcurrencyPath",
     "ToleratedFailurePercentagePath",
-    "ToleratedFailureCount",
     "ToleratedFailureCountPath",
-    "Credentials",
-    "Label",
+    "Iterator",
+];
+
+/// Fields that only JSONata states may use.
+const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items"];
+
+/// Fields that take a `{% %}` expression in place of their literal value in JSONata states.
+const EXPRESSION_FIELDS: &[&str] = &[
+    "TimeoutSeconds",
+    "HeartbeatSeconds",
+    "Seconds",
+    "Timestamp",
+    "MaxConcurrency",
+    "Error",
+    "Cause",
+    "ToleratedFailurePercentage",
+    "ToleratedFailureCount",
 ];
 
 impl Validator {
@@ -544,10 +633,7 @@ impl Validator {
         let query_language = match self.string(&o, "QueryLanguage").as_deref() {
             None | Some("JSONPath") => QueryLanguage::JsonPath,
             Some("JSONata") => {
-                self.problem(
-                    &o.ptr("QueryLanguage"),
-                    "JSONata is not supported by this interpreter yet",
-                );
+                self.jsonata = true;
                 QueryLanguage::Jsonata
             }
             Some(other) => {
@@ -632,7 +718,7 @@ impl Validator {
             for (i, c) in s.catch.iter().enumerate() {
                 check(self, &c.next, format!("/Catch/{i}/Next"));
             }
-            if let StateKind::Choice { choices, default } = &s.kind {
+            if let StateKind::Choice { choices, default, .. } = &s.kind {
                 for (i, (_, n)) in choices.iter().enumerate() {
                     check(self, n, format!("/Choices/{i}/Next"));
                 }
@@ -655,7 +741,7 @@ impl Validator {
                     queue.push_back(t);
                 }
                 queue.extend(s.catch.iter().map(|c| c.next.as_str()));
-                if let StateKind::Choice { choices, default } = &s.kind {
+                if let StateKind::Choice { choices, default, .. } = &s.kind {
                     queue.extend(choices.iter().map(|(_, n)| n.as_str()));
                     queue.extend(default.iter().map(String::as_str));
                 }
@@ -690,8 +776,11 @@ impl Validator {
         let io: &[&str] = &["InputPath", "OutputPath"];
         let flow: &[&str] = &["Next", "End"];
         let specific: &[&str] = match ty.as_str() {
-            "Pass" => &["ResultPath", "Parameters", "Result"],
+            "Pass" => &["ResultPath", "Parameters", "Result", "Assign", "Output"],
             "Task" => &[
+                "Assign",
+                "Output",
+                "Arguments",
                 "ResultPath",
                 "Parameters",
                 "ResultSelector",
@@ -703,11 +792,21 @@ impl Validator {
                 "Retry",
                 "Catch",
             ],
-            "Choice" => &["Choices", "Default"],
-            "Wait" => &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
-            "Succeed" => &[],
+            "Choice" => &["Choices", "Default", "Assign", "Output"],
+            "Wait" => &[
+                "Seconds",
+                "SecondsPath",
+                "Timestamp",
+                "TimestampPath",
+                "Assign",
+                "Output",
+            ],
+            "Succeed" => &["Output"],
             "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
             "Parallel" => &[
+                "Assign",
+                "Output",
+                "Arguments",
                 "ResultPath",
                 "Parameters",
                 "ResultSelector",
@@ -716,6 +815,14 @@ impl Validator {
                 "Catch",
             ],
             "Map" => &[
+                "Assign",
+                "Output",
+                "Items",
+                "ItemBatcher",
+                "ToleratedFailurePercentage",
+                "ToleratedFailurePercentagePath",
+                "ToleratedFailureCount",
+                "ToleratedFailureCountPath",
                 "ResultPath",
                 "Parameters",
                 "ResultSelector",
@@ -744,7 +851,12 @@ impl Validator {
             if known {
                 continue;
             }
-            if NOT_YET.contains(&k) {
+            if DISTRIBUTED_ONLY.contains(&k) {
+                self.problem(
+                    &o.ptr(k),
+                    format!("field \"{k}\" belongs to Distributed Map, which this interpreter does not run"),
+                );
+            } else if NOT_YET.contains(&k) {
                 self.problem(
                     &o.ptr(k),
                     format!("field \"{k}\" is not supported by this interpreter yet"),
@@ -754,14 +866,78 @@ impl Validator {
             }
         }
         let _ = self.string(&o, "Comment");
-        if let Some(q) = self.string(&o, "QueryLanguage")
-            && q != "JSONPath"
-        {
-            self.problem(
-                &o.ptr("QueryLanguage"),
-                "only the JSONPath query language is supported yet",
-            );
+        let jsonata = match self.string(&o, "QueryLanguage").as_deref() {
+            None => self.jsonata,
+            Some("JSONata") => true,
+            Some("JSONPath") => {
+                // As we read the AWS docs, a state may opt into JSONata but not back out of a JSONata
+                // machine (not confirmed against the service).
+                if self.jsonata {
+                    self.problem(
+                        &o.ptr("QueryLanguage"),
+                        "a state cannot use JSONPath when the state machine's QueryLanguage is JSONata",
+                    );
+                }
+                false
+            }
+            Some(other) => {
+                self.problem(
+                    &o.ptr("QueryLanguage"),
+                    format!("must be \"JSONPath\" or \"JSONata\", not \"{other}\""),
+                );
+                false
+            }
+        };
+        for (k, _) in o.fields {
+            let k = k.as_str();
+            if jsonata && JSONPATH_ONLY.contains(&k) {
+                self.problem(
+                    &o.ptr(k),
+                    format!("field \"{k}\" is not allowed in a JSONata state"),
+                );
+            }
+            if !jsonata && JSONATA_ONLY.contains(&k) {
+                self.problem(
+                    &o.ptr(k),
+                    format!("field \"{k}\" is only allowed in JSONata states"),
+                );
+            }
         }
+        // Expression-valued fields are taken out here; the rest of the parsing sees literal values only.
+        let mut exprs: HashMap<&str, JTemplate> = HashMap::new();
+        let mut literal_fields: Vec<(String, OJson)> = Vec::new();
+        for (k, v) in o.fields {
+            if jsonata
+                && EXPRESSION_FIELDS.contains(&k.as_str())
+                && let OJson::String(text) = v
+                && expression_text(text).is_some()
+            {
+                if let Some(t) = self.jtemplate_value(&v.to_value(), &o.ptr(k)) {
+                    exprs.insert(
+                        EXPRESSION_FIELDS.iter().find(|f| **f == k).copied().unwrap_or(""),
+                        t,
+                    );
+                }
+                continue;
+            }
+            literal_fields.push((k.clone(), v.clone()));
+        }
+        let full = o;
+        let o = Obj {
+            fields: &literal_fields,
+            at: full.at.clone(),
+        };
+        let assign = self.assign(&o, jsonata);
+        let output = if jsonata {
+            self.jtemplate(&o, "Output")
+        } else {
+            None
+        };
+        let arguments = if jsonata {
+            self.jtemplate(&o, "Arguments")
+        } else {
+            None
+        };
 
         let next = if has_flow {
             match (o.get("Next"), o.get("End")) {
@@ -799,7 +975,7 @@ impl Validator {
             Vec::new()
         };
         let catch = if o.has("Catch") {
-            self.catchers(&o)
+            self.catchers(&o, jsonata)
         } else {
             Vec::new()
         };
@@ -818,8 +994,14 @@ impl Validator {
                     }
                     Some(_) => self.string(&o, "Resource").unwrap_or_default(),
                 };
-                let timeout = self.seconds_pair(&o, "TimeoutSeconds", "TimeoutSecondsPath");
-                let heartbeat = self.seconds_pair(&o, "HeartbeatSeconds", "HeartbeatSecondsPath");
+                let timeout = match exprs.remove("TimeoutSeconds") {
+                    Some(e) => Some(Seconds::Expr(e)),
+                    None => self.seconds_pair(&o, "TimeoutSeconds", "TimeoutSecondsPath"),
+                };
+                let heartbeat = match exprs.remove("HeartbeatSeconds") {
+                    Some(e) => Some(Seconds::Expr(e)),
+                    None => self.seconds_pair(&o, "HeartbeatSeconds", "HeartbeatSecondsPath"),
+                };
                 if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat)
                     && h >= t
                 {
@@ -836,6 +1018,7 @@ impl Validator {
             }
             "Choice" => {
                 let mut choices = Vec::new();
+                let mut rule_io = Vec::new();
                 match o.get("Choices") {
                     Some(OJson::Array(items)) if !items.is_empty() => {
                         for (i, item) in items.iter().enumerate() {
@@ -850,8 +1033,22 @@ impl Validator {
                                     None
                                 }
                             };
-                            if let (Some(rule), Some(next)) = (self.choice_rule(&co, true), next) {
+                            let rule = if jsonata {
+                                self.condition_rule(&co)
+                            } else {
+                                self.choice_rule(&co, true)
+                            };
+                            let io = (
+                                self.assign(&co, jsonata),
+                                if jsonata {
+                                    self.jtemplate(&co, "Output")
+                                } else {
+                                    None
+                                },
+                            );
+                            if let (Some(rule), Some(next)) = (rule, next) {
                                 choices.push((rule, next));
+                                rule_io.push(io);
                             }
                         }
                     }
@@ -860,13 +1057,14 @@ impl Validator {
                 }
                 StateKind::Choice {
                     choices,
+                    rule_io,
                     default: self.string(&o, "Default"),
                 }
             }
             "Wait" => {
                 let present: Vec<&str> = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"]
                     .into_iter()
-                    .filter(|k| o.has(k))
+                    .filter(|k| o.has(k) || exprs.contains_key(k))
                     .collect();
                 if present.len() != 1 {
                     self.problem(
@@ -875,6 +1073,12 @@ impl Validator {
                     );
                 }
                 let wait = match present.first().copied() {
+                    Some("Seconds") if exprs.contains_key("Seconds") => {
+                        WaitSpec::Seconds(exprs.remove("Seconds").map_or(Seconds::Fixed(0), Seconds::Expr))
+                    }
+                    Some("Timestamp") if exprs.contains_key("Timestamp") => exprs
+                        .remove("Timestamp")
+                        .map_or(WaitSpec::Seconds(Seconds::Fixed(0)), WaitSpec::TimestampExpr),
                     Some("Timestamp") => match self.string(&o, "Timestamp") {
                         Some(s) => match OffsetDateTime::parse(&s, &Rfc3339) {
                             Ok(t) => WaitSpec::Timestamp(t),
@@ -912,6 +1116,8 @@ impl Validator {
                     error_path: self.optional_path(&o, "ErrorPath"),
                     cause: self.string(&o, "Cause"),
                     cause_path: self.optional_path(&o, "CausePath"),
+                    error_expr: exprs.remove("Error"),
+                    cause_expr: exprs.remove("Cause"),
                 }
             }
             "Parallel" => {
@@ -972,23 +1178,58 @@ impl Validator {
                     && let Some(mode) = self.string(&co, "Mode")
                     && mode != "INLINE"
                 {
-                    self.problem(&co.ptr("Mode"), "only INLINE Map states are supported yet");
+                    self.problem(
+                        &co.ptr("Mode"),
+                        "Distributed Map is not run by this interpreter: only \"Mode\": \"INLINE\" is supported",
+                    );
                 }
                 let processor = self.scope(&po, &[])?;
                 let items_path = self.path(&o, "ItemsPath", false, false).flatten();
-                let item_selector = if o.has("ItemSelector") {
+                let item_selector = if jsonata {
+                    None
+                } else if o.has("ItemSelector") {
                     self.template(&o, "ItemSelector")
                 } else {
                     self.template(&o, "Parameters")
+                };
+                let options = MapOptions {
+                    items: if jsonata {
+                        self.jtemplate(&o, "Items")
+                    } else {
+                        None
+                    },
+                    item_selector_jsonata: if jsonata {
+                        self.jtemplate(&o, "ItemSelector")
+                    } else {
+                        None
+                    },
+                    batcher: self.item_batcher(&o, jsonata),
+                    tolerated_percentage: self.tolerance(
+                        &o,
+                        exprs.remove("ToleratedFailurePercentage"),
+                        "ToleratedFailurePercentage",
+                        100.0,
+                    ),
+                    tolerated_count: self.tolerance(
+                        &o,
+                        exprs.remove("ToleratedFailureCount"),
+                        "ToleratedFailureCount",
+                        f64::MAX,
+                    ),
+                };
+                let max_concurrency = match exprs.remove("MaxConcurrency") {
+                    Some(e) => Some(Seconds::Expr(e)),
+                    None => self.seconds_pair_min(&o, "MaxConcurrency", "MaxConcurrencyPath", 0),
                 };
                 StateKind::Map {
                     processor: Box::new(processor),
                     items_path: items_path
                         .unwrap_or_else(|| JsonPath::parse("$").expect("'$' is a valid path")),
                     item_selector,
-                    max_concurrency: self.seconds_pair_min(&o, "MaxConcurrency", "MaxConcurrencyPath", 0),
+                    max_concurrency,
                     result_selector: self.template(&o, "ResultSelector"),
                     result_path: result_path(self),
+                    options: Box::new(options),
                 }
             }
             _ => return None,
@@ -1001,7 +1242,149 @@ impl Validator {
             next,
             retry,
             catch,
+            jsonata,
+            assign,
+            output,
+            arguments,
         })
+    }
+
+    fn jtemplate_value(&mut self, v: &Value, at: &str) -> Option<JTemplate> {
+        let mut problems = Vec::new();
+        let t = JTemplate::compile(v, at, &mut problems);
+        let ok = problems.is_empty();
+        for (at, msg) in problems {
+            self.problem(&at, msg);
+        }
+        ok.then_some(t)
+    }
+
+    fn jtemplate(&mut self, o: &Obj<'_>, k: &str) -> Option<JTemplate> {
+        let v = o.get(k)?.to_value();
+        self.jtemplate_value(&v, &o.ptr(k))
+    }
+
+    fn assign(&mut self, o: &Obj<'_>, jsonata: bool) -> Option<Assign> {
+        let v = o.get("Assign")?;
+        let at = o.ptr("Assign");
+        let OJson::Object(fields) = v else {
+            self.problem(&at, format!("must be an object, not {}", v.kind()));
+            return None;
+        };
+        for (k, _) in fields {
+            let name = if jsonata {
+                k.as_str()
+            } else {
+                k.strip_suffix(".$").unwrap_or(k)
+            };
+            let valid = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && name.chars().count() <= 80;
+            if !valid {
+                self.problem(
+                    &format!("{at}/{}", escape_pointer(k)),
+                    format!(
+                        "\"{name}\" is not a valid variable name (a letter or '_', then letters, digits or '_', at most 80 characters)"
+                    ),
+                );
+            } else if RESERVED_VARIABLES.contains(&name) {
+                self.problem(
+                    &format!("{at}/{}", escape_pointer(k)),
+                    format!("\"{name}\" is a reserved variable name"),
+                );
+            }
+        }
+        if jsonata {
+            self.jtemplate(o, "Assign").map(Assign::Jsonata)
+        } else {
+            self.template(o, "Assign").map(Assign::Path)
+        }
+    }
+
+    /// A JSONata choice rule: `Condition` plus `Next`, `Assign`, `Output`, `Comment`.
+    fn condition_rule(&mut self, o: &Obj<'_>) -> Option<ChoiceRule> {
+        self.only_fields(o, &["Condition", "Next", "Assign", "Output", "Comment"]);
+        match o.get("Condition") {
+            None => {
+                self.problem(&o.at, "a JSONata choice rule needs \"Condition\"");
+                None
+            }
+            Some(OJson::Bool(b)) => Some(ChoiceRule::Condition(JTemplate::Literal(Value::Bool(*b)))),
+            Some(OJson::String(s)) if expression_text(s).is_some() => {
+                self.jtemplate(o, "Condition").map(ChoiceRule::Condition)
+            }
+            Some(_) => {
+                self.problem(&o.ptr("Condition"), "must be a {% %} expression or a boolean");
+                None
+            }
+        }
+    }
+
+    fn item_batcher(&mut self, o: &Obj<'_>, jsonata: bool) -> Option<ItemBatcher> {
+        let v = o.get("ItemBatcher")?;
+        let b = self.object(v, &o.ptr("ItemBatcher"), "\"ItemBatcher\"")?;
+        self.only_fields(
+            &b,
+            &[
+                "MaxItemsPerBatch",
+                "MaxItemsPerBatchPath",
+                "MaxInputBytesPerBatch",
+                "MaxInputBytesPerBatchPath",
+                "BatchInput",
+            ],
+        );
+        let seconds = |this: &mut Validator, k: &str, kp: &str| -> Option<Seconds> {
+            match b.get(k) {
+                Some(OJson::String(s)) if jsonata && expression_text(s).is_some() => {
+                    this.jtemplate(&b, k).map(Seconds::Expr)
+                }
+                _ => this.seconds_pair_min(&b, k, kp, 1),
+            }
+        };
+        let max_items = seconds(self, "MaxItemsPerBatch", "MaxItemsPerBatchPath");
+        let max_bytes = seconds(self, "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath");
+        if max_items.is_none() && max_bytes.is_none() {
+            self.problem(
+                &b.at,
+                "an ItemBatcher needs MaxItemsPerBatch[Path] or MaxInputBytesPerBatch[Path]",
+            );
+        }
+        let batch_input = if !b.has("BatchInput") {
+            None
+        } else if jsonata {
+            self.jtemplate(&b, "BatchInput").map(BatchInput::Jsonata)
+        } else {
+            self.template(&b, "BatchInput").map(BatchInput::Path)
+        };
+        Some(ItemBatcher {
+            max_items,
+            max_bytes,
+            batch_input,
+        })
+    }
+
+    fn tolerance(&mut self, o: &Obj<'_>, expr: Option<JTemplate>, k: &str, max: f64) -> Option<Tolerance> {
+        if let Some(e) = expr {
+            return Some(Tolerance::Expr(e));
+        }
+        let kp = format!("{k}Path");
+        if o.has(k) && o.has(&kp) {
+            self.problem(&o.at, format!("\"{k}\" and \"{kp}\" are mutually exclusive"));
+        }
+        if o.has(k) {
+            return match self.number(o, k, 0.0) {
+                Some(n) if n <= max => Some(Tolerance::Fixed(n)),
+                Some(_) => {
+                    self.problem(&o.ptr(k), format!("must be a number between 0 and {max}"));
+                    None
+                }
+                None => None,
+            };
+        }
+        if o.has(&kp) {
+            return self.path(o, &kp, false, true).flatten().map(Tolerance::Path);
+        }
+        None
     }
 
     fn only_fields(&mut self, o: &Obj<'_>, allowed: &[&str]) {
@@ -1128,7 +1511,7 @@ impl Validator {
         out
     }
 
-    fn catchers(&mut self, o: &Obj<'_>) -> Vec<Catcher> {
+    fn catchers(&mut self, o: &Obj<'_>, jsonata: bool) -> Vec<Catcher> {
         let Some(OJson::Array(items)) = o.get("Catch") else {
             self.problem(&o.ptr("Catch"), "must be an array");
             return Vec::new();
@@ -1139,14 +1522,10 @@ impl Validator {
             let Some(c) = self.object(item, &at, "a catcher") else {
                 continue;
             };
-            self.only_fields(&c, &["ErrorEquals", "Next", "ResultPath", "Comment"]);
-            for k in ["Assign", "Output"] {
-                if c.has(k) {
-                    self.problem(
-                        &c.ptr(k),
-                        format!("field \"{k}\" is not supported by this interpreter yet"),
-                    );
-                }
+            if jsonata {
+                self.only_fields(&c, &["ErrorEquals", "Next", "Assign", "Output", "Comment"]);
+            } else {
+                self.only_fields(&c, &["ErrorEquals", "Next", "ResultPath", "Assign", "Comment"]);
             }
             let error_equals = self.error_equals(&c, i + 1 == items.len());
             let next = match c.get("Next") {
@@ -1161,13 +1540,23 @@ impl Validator {
                 error_equals,
                 next,
                 result_path,
+                assign: self.assign(&c, jsonata),
+                output: if jsonata {
+                    self.jtemplate(&c, "Output")
+                } else {
+                    None
+                },
             });
         }
         out
     }
 
     fn choice_rule(&mut self, o: &Obj<'_>, top: bool) -> Option<ChoiceRule> {
-        let allowed_extra: &[&str] = &["Next", "Comment"];
+        let allowed_extra: &[&str] = if top {
+            &["Next", "Comment", "Assign"]
+        } else {
+            &["Next", "Comment"]
+        };
         let combinators = ["And", "Or", "Not"];
         let ops: Vec<&String> = o
             .fields
@@ -1379,7 +1768,9 @@ mod tests {
         );
         assert!(problems("{").first().is_some_and(|p| p.contains("invalid JSON")));
         assert!(problems(r#"{"StartAt":"A","StartAt":"A","States":{}}"#)[0].contains("duplicate key"));
-        let p = problems(r#"{"StartAt":"A","QueryLanguage":"JSONata","States":{"A":{"Type":"Succeed"}}}"#);
-        assert!(p[0].contains("JSONata is not supported"));
+        let p = problems(
+            r#"{"StartAt":"A","QueryLanguage":"JSONata","States":{"A":{"Type":"Succeed","OutputPath":"$"}}}"#,
+        );
+        assert!(p[0].contains("not allowed in a JSONata state"), "{p:?}");
     }
 }

@@ -15,20 +15,28 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::definition::{
-    ResultPath, ScopeStep, Seconds, State, StateKind, StateMachine, Transition, WaitSpec,
+    Assign, BatchInput, ResultPath, ScopeStep, Seconds, State, StateKind, StateMachine, Tolerance,
+    Transition, WaitSpec,
 };
 use crate::error::{
     STATES_DATA_LIMIT_EXCEEDED, STATES_HEARTBEAT_TIMEOUT, STATES_NO_CHOICE_MATCHED,
     STATES_RESULT_PATH_MATCH_FAILURE, STATES_RUNTIME, STATES_TIMEOUT, StatesError, any_matches,
 };
 use crate::history::{EventType, HistoryEvent, details, not_truncated};
+use crate::jsonata::{Env, JTemplate};
 use crate::jsonpath::JsonPath;
+use crate::jsonpath::{ENV_CONTEXT, ENV_VARIABLES};
 use crate::payload::Template;
 
 /// Step Functions' payload quota: state input/output and task results above it fail the execution.
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;
 /// Step Functions' execution history quota; also stops runaway Pass/Choice loops.
 pub const MAX_HISTORY_EVENTS: u64 = 25_000;
+/// Step Functions' quota for the values one `Assign` field sets (and so for one variable).
+pub const MAX_ASSIGN_BYTES: usize = 262_144;
+/// Step Functions' quota for all the variables an execution stores at once.
+pub const MAX_VARIABLES_BYTES: usize = 10 * 1024 * 1024;
+pub(crate) const STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -228,6 +236,9 @@ struct Frame {
     retry_counts: Vec<u32>,
     retry_total: u32,
     activity: Activity,
+    /// Workflow variables assigned in this frame's scope; inner frames also see their ancestors'.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    vars: serde_json::Map<String, Value>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -253,6 +264,12 @@ enum Activity {
         running: BTreeMap<usize, u64>,
         results: Vec<Option<Value>>,
         max_concurrency: usize,
+        /// Failed iterations so far, and how many may fail (`ToleratedFailure*`) without failing the
+        /// state; `None`: the first failure fails the state.
+        #[serde(default)]
+        failed: usize,
+        #[serde(default)]
+        tolerated: Option<usize>,
     },
 }
 
@@ -388,6 +405,7 @@ impl Execution {
                 retry_counts: Vec::new(),
                 retry_total: 0,
                 activity: Activity::Idle,
+                vars: serde_json::Map::new(),
             },
         );
         if let Some(secs) = machine.timeout_seconds {
@@ -710,7 +728,87 @@ impl Execution {
         if let Some((i, v)) = item {
             ctx["Map"] = json!({"Item": {"Index": i, "Value": v}});
         }
-        ctx
+        let mut env = serde_json::Map::new();
+        env.insert(ENV_CONTEXT.into(), ctx);
+        env.insert(ENV_VARIABLES.into(), Value::Object(self.visible_vars(fid)));
+        Value::Object(env)
+    }
+
+    /// The variables a frame sees: its own over its ancestors'.
+    fn visible_vars(&self, fid: u64) -> serde_json::Map<String, Value> {
+        let mut chain = Vec::new();
+        let mut cur = Some(fid);
+        while let Some(id) = cur {
+            let Some(f) = self.frames.get(&id) else { break };
+            chain.push(id);
+            cur = f.parent.as_ref().map(|p| p.frame);
+        }
+        let mut out = serde_json::Map::new();
+        for id in chain.into_iter().rev() {
+            if let Some(f) = self.frames.get(&id) {
+                for (k, v) in &f.vars {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Evaluates an `Assign` field with the values from state entry and then stores all of it at once:
+    /// AWS evaluates assignments simultaneously and a new value is visible from the next state on.
+    /// `doc` is what `$` means in a JSONPath Assign; `extra` adds `$states.result`/`errorOutput` in
+    /// JSONata.
+    fn assign(
+        &mut self,
+        fid: u64,
+        assign: &Option<Assign>,
+        input: &Value,
+        doc: &Value,
+        env: &Value,
+        extra: &[(&str, &Value)],
+    ) -> Result<(), StatesError> {
+        let Some(assign) = assign else { return Ok(()) };
+        let values = match assign {
+            Assign::Path(t) => t.evaluate(doc, env)?,
+            Assign::Jsonata(t) => jeval(t, input, env, extra)?,
+        };
+        let Value::Object(values) = values else {
+            return Ok(());
+        };
+        let size = json_size(&Value::Object(values.clone()));
+        if size > MAX_ASSIGN_BYTES {
+            return Err(StatesError::new(
+                STATES_DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The variables assigned by the state exceed the maximum number of bytes service limit ({size} > {MAX_ASSIGN_BYTES})."
+                ),
+            ));
+        }
+        let mut total: usize = self
+            .frames
+            .iter()
+            .filter(|(id, _)| **id != fid)
+            .flat_map(|(_, f)| f.vars.values())
+            .map(json_size)
+            .sum();
+        if let Some(f) = self.frames.get(&fid) {
+            total += f
+                .vars
+                .iter()
+                .filter(|(k, _)| !values.contains_key(*k))
+                .map(|(_, v)| json_size(v))
+                .sum::<usize>();
+        }
+        if total + size > MAX_VARIABLES_BYTES {
+            return Err(StatesError::new(
+                STATES_DATA_LIMIT_EXCEEDED,
+                "The variables of the execution exceed the maximum number of bytes service limit.",
+            ));
+        }
+        if let Some(f) = self.frames.get_mut(&fid) {
+            f.vars.extend(values);
+        }
+        Ok(())
     }
 
     // -----------------------------------------------------------------------------------------------
@@ -774,7 +872,8 @@ impl Execution {
 
     /// AWS prefixes States.Runtime causes with where the failure happened.
     fn runtime_context(&self, fid: u64, state: &State, mut e: StatesError) -> StatesError {
-        if e.error == STATES_RUNTIME {
+        // Real AWS prefixes JSONata evaluation errors the same way (floci-io/floci issue #2665).
+        if e.error == STATES_RUNTIME || e.error == crate::jsonata::STATES_QUERY_EVALUATION_ERROR {
             let entered = self.frames.get(&fid).map_or(0, |f| f.entered_event_id);
             e.cause = Some(format!(
                 "An error occurred while executing the state '{}' (entered at the event id #{entered}). {}",
@@ -792,12 +891,17 @@ impl Execution {
             .map(|f| f.input.clone())
             .unwrap_or(Value::Null);
         let ctx = self.context_object(fid, None, None);
+        let j = state.jsonata;
         match &state.kind {
             StateKind::Pass {
                 parameters,
                 result,
                 result_path,
             } => {
+                if j {
+                    let out = self.jsonata_output(fid, state, &input, &ctx, &[])?;
+                    return Ok(Step::Done(out));
+                }
                 let effective = select_input(&state.input_path, &input, &ctx)?;
                 let result = match (result, parameters) {
                     (Some(r), _) => r.clone(),
@@ -805,6 +909,7 @@ impl Execution {
                     (None, None) => effective,
                 };
                 Ok(Step::Done(self.finish_output(
+                    fid,
                     state,
                     &input,
                     result,
@@ -814,6 +919,9 @@ impl Execution {
                 )?))
             }
             StateKind::Succeed => {
+                if j {
+                    return Ok(Step::Done(self.jsonata_output(fid, state, &input, &ctx, &[])?));
+                }
                 let effective = select_input(&state.input_path, &input, &ctx)?;
                 Ok(Step::Done(select_input(&state.output_path, &effective, &ctx)?))
             }
@@ -822,10 +930,22 @@ impl Execution {
                 error_path,
                 cause,
                 cause_path,
+                error_expr,
+                cause_expr,
             } => {
                 let pick = |fixed: &Option<String>,
-                            path: &Option<JsonPath>|
+                            path: &Option<JsonPath>,
+                            expr: &Option<JTemplate>|
                  -> Result<Option<String>, StatesError> {
+                    if let Some(e) = expr {
+                        return match jeval(e, &input, &ctx, &[])? {
+                            Value::String(s) => Ok(Some(s)),
+                            other => Err(StatesError::new(
+                                crate::jsonata::STATES_QUERY_EVALUATION_ERROR,
+                                format!("The expression must return a string, not {other}"),
+                            )),
+                        };
+                    }
                     if let Some(p) = path {
                         let v = select(p, &input, &ctx)?;
                         return match v {
@@ -838,33 +958,71 @@ impl Execution {
                     }
                     Ok(fixed.clone())
                 };
-                let error = pick(error, error_path)?.unwrap_or_default();
-                let cause = pick(cause, cause_path)?;
+                let error = pick(error, error_path, error_expr)?.unwrap_or_default();
+                let cause = pick(cause, cause_path, cause_expr)?;
                 Ok(Step::Fail(StatesError { error, cause }))
             }
-            StateKind::Choice { choices, default } => {
-                let effective = select_input(&state.input_path, &input, &ctx)?;
-                for (rule, next) in choices {
-                    if rule.evaluate(&effective, &ctx)? {
-                        return Ok(Step::Goto(
-                            next.clone(),
-                            select_input(&state.output_path, &effective, &ctx)?,
-                        ));
+            StateKind::Choice {
+                choices,
+                rule_io,
+                default,
+            } => {
+                let effective = if j {
+                    input.clone()
+                } else {
+                    select_input(&state.input_path, &input, &ctx)?
+                };
+                let mut chosen = None;
+                for (i, (rule, next)) in choices.iter().enumerate() {
+                    let matched = match rule {
+                        crate::choice::ChoiceRule::Condition(t) => match jeval(t, &input, &ctx, &[])? {
+                            Value::Bool(b) => b,
+                            other => {
+                                return Err(StatesError::new(
+                                    crate::jsonata::STATES_QUERY_EVALUATION_ERROR,
+                                    format!("The Condition must evaluate to a boolean, not {other}"),
+                                ));
+                            }
+                        },
+                        r => r.evaluate(&effective, &ctx)?,
+                    };
+                    if matched {
+                        chosen = Some((next.clone(), rule_io.get(i)));
+                        break;
                     }
                 }
-                match default {
-                    Some(d) => Ok(Step::Goto(
-                        d.clone(),
-                        select_input(&state.output_path, &effective, &ctx)?,
-                    )),
-                    None => Ok(Step::Fail(StatesError::new(
-                        STATES_NO_CHOICE_MATCHED,
-                        "No Matches!",
-                    ))),
-                }
+                let (target, assign, output) = match chosen {
+                    Some((next, io)) => {
+                        let (a, o) = io.map_or((&None, &None), |(a, o)| (a, o));
+                        (next, a, o)
+                    }
+                    None => match default {
+                        Some(d) => (d.clone(), &state.assign, &state.output),
+                        None => {
+                            return Ok(Step::Fail(StatesError::new(
+                                STATES_NO_CHOICE_MATCHED,
+                                "No Matches!",
+                            )));
+                        }
+                    },
+                };
+                let out = if j {
+                    match output {
+                        Some(t) => jeval(t, &input, &ctx, &[])?,
+                        None => input.clone(),
+                    }
+                } else {
+                    select_input(&state.output_path, &effective, &ctx)?
+                };
+                self.assign(fid, assign, &input, &effective, &ctx, &[])?;
+                Ok(Step::Goto(target, out))
             }
             StateKind::Wait { wait } => {
-                let effective = select_input(&state.input_path, &input, &ctx)?;
+                let effective = if j {
+                    input.clone()
+                } else {
+                    select_input(&state.input_path, &input, &ctx)?
+                };
                 let fire_at = match wait {
                     WaitSpec::Seconds(s) => {
                         self.now + seconds(resolve_seconds(s, &effective, &ctx)?.unwrap_or(0) as f64)
@@ -876,8 +1034,27 @@ impl Execution {
                             StatesError::new(STATES_RUNTIME, format!("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {p} == {v}"))
                         })?
                     }
+                    WaitSpec::TimestampExpr(t) => {
+                        let v = jeval(t, &input, &ctx, &[])?;
+                        v.as_str()
+                            .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+                            .ok_or_else(|| {
+                                StatesError::new(
+                                    crate::jsonata::STATES_QUERY_EVALUATION_ERROR,
+                                    format!(
+                                        "The Timestamp expression must return an RFC3339 timestamp, not {v}"
+                                    ),
+                                )
+                            })?
+                    }
                 };
-                let output = select_input(&state.output_path, &effective, &ctx)?;
+                let output = if j {
+                    self.jsonata_output(fid, state, &input, &ctx, &[])?
+                } else {
+                    let out = select_input(&state.output_path, &effective, &ctx)?;
+                    self.assign(fid, &state.assign, &input, &effective, &ctx, &[])?;
+                    out
+                };
                 let timer_id = self.start_timer(fid, TimerKind::Wait, fire_at);
                 self.set_activity(fid, Activity::Wait { timer_id, output });
                 Ok(Step::Pending)
@@ -892,10 +1069,17 @@ impl Execution {
             StateKind::Parallel {
                 branches, parameters, ..
             } => {
-                let effective = select_input(&state.input_path, &input, &ctx)?;
-                let branch_input = match parameters {
-                    Some(p) => p.evaluate(&effective, &ctx)?,
-                    None => effective,
+                let branch_input = if j {
+                    match &state.arguments {
+                        Some(a) => jeval(a, &input, &ctx, &[])?,
+                        None => input.clone(),
+                    }
+                } else {
+                    let effective = select_input(&state.input_path, &input, &ctx)?;
+                    match parameters {
+                        Some(p) => p.evaluate(&effective, &ctx)?,
+                        None => effective,
+                    }
                 };
                 let started = self.emit(Some(fid), EventType::ParallelStateStarted, None);
                 let scope = self.frames.get(&fid).map(|f| f.scope.clone()).unwrap_or_default();
@@ -922,33 +1106,52 @@ impl Execution {
                 items_path,
                 item_selector,
                 max_concurrency,
+                options,
                 ..
             } => {
-                let effective = select_input(&state.input_path, &input, &ctx)?;
-                let items = match select(items_path, &effective, &ctx)? {
+                let effective = if j {
+                    input.clone()
+                } else {
+                    select_input(&state.input_path, &input, &ctx)?
+                };
+                let items = match &options.items {
+                    Some(t) => jeval(t, &input, &ctx, &[])?,
+                    None if j => input.clone(),
+                    None => select(items_path, &effective, &ctx)?,
+                };
+                let items = match items {
                     Value::Array(a) => a,
                     other => {
+                        // Source: AWS docs, "Map state input must be an array" runtime error text is not
+                        // published verbatim; the wording below is our own.
+                        let what = if j {
+                            "Items".to_owned()
+                        } else {
+                            format!("ItemsPath '{items_path}'")
+                        };
                         return Err(StatesError::new(
                             STATES_RUNTIME,
-                            format!(
-                                "Map state input must be an array but was: {other} (ItemsPath '{items_path}')"
-                            ),
+                            format!("Map state input must be an array but was: {other} ({what})"),
                         ));
                     }
                 };
                 let mut inputs = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    inputs.push(match item_selector {
-                        Some(sel) => {
-                            sel.evaluate(&effective, &self.context_object(fid, None, Some((i, item))))?
-                        }
-                        None => item.clone(),
+                    let item_ctx = self.context_object(fid, None, Some((i, item)));
+                    inputs.push(match (item_selector, &options.item_selector_jsonata) {
+                        (_, Some(t)) => jeval(t, &input, &item_ctx, &[])?,
+                        (Some(sel), None) => sel.evaluate(&effective, &item_ctx)?,
+                        (None, None) => item.clone(),
                     });
+                }
+                if let Some(b) = &options.batcher {
+                    inputs = self.batch(b, inputs, &input, &effective, &ctx)?;
                 }
                 let max = match max_concurrency {
                     Some(s) => resolve_seconds(s, &effective, &ctx)?.unwrap_or(0),
                     None => 0,
                 };
+                let tolerated = self.tolerated(options, inputs.len(), &input, &effective, &ctx)?;
                 self.emit(
                     Some(fid),
                     EventType::MapStateStarted,
@@ -967,12 +1170,122 @@ impl Execution {
                         running: BTreeMap::new(),
                         results: vec![None; n],
                         max_concurrency: usize::try_from(max).unwrap_or(usize::MAX),
+                        failed: 0,
+                        tolerated,
                     },
                 );
                 self.launch_iterations(machine, fid, state);
                 Ok(Step::Pending)
             }
         }
+    }
+
+    /// JSONata `Output` (default: the input, or `$states.result` when there is one) followed by
+    /// `Assign`, both evaluated with the values from state entry.
+    fn jsonata_output(
+        &mut self,
+        fid: u64,
+        state: &State,
+        input: &Value,
+        ctx: &Value,
+        extra: &[(&str, &Value)],
+    ) -> Result<Value, StatesError> {
+        let out = match &state.output {
+            Some(t) => jeval(t, input, ctx, extra)?,
+            None => extra
+                .iter()
+                .find(|(k, _)| *k == "result")
+                .map_or_else(|| input.clone(), |(_, v)| (*v).clone()),
+        };
+        self.assign(fid, &state.assign, input, input, ctx, extra)?;
+        Ok(out)
+    }
+
+    /// `ItemBatcher`: groups the items into `{"Items": [...], "BatchInput": ...}` objects.
+    fn batch(
+        &self,
+        b: &crate::definition::ItemBatcher,
+        items: Vec<Value>,
+        input: &Value,
+        effective: &Value,
+        ctx: &Value,
+    ) -> Result<Vec<Value>, StatesError> {
+        let max_items = match &b.max_items {
+            Some(s) => resolve_seconds(s, effective, ctx)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            None => None,
+        }
+        .filter(|n| *n > 0)
+        .unwrap_or(usize::MAX);
+        let max_bytes = match &b.max_bytes {
+            Some(s) => resolve_seconds(s, effective, ctx)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            None => None,
+        }
+        .filter(|n| *n > 0)
+        .unwrap_or(MAX_PAYLOAD_BYTES);
+        let batch_input = match &b.batch_input {
+            Some(BatchInput::Path(t)) => Some(t.evaluate(effective, ctx)?),
+            Some(BatchInput::Jsonata(t)) => Some(jeval(t, input, ctx, &[])?),
+            None => None,
+        };
+        let wrap = |items: Vec<Value>| {
+            let mut m = serde_json::Map::new();
+            if let Some(bi) = &batch_input {
+                m.insert("BatchInput".into(), bi.clone());
+            }
+            m.insert("Items".into(), Value::Array(items));
+            Value::Object(m)
+        };
+        let mut out = Vec::new();
+        let mut current: Vec<Value> = Vec::new();
+        for item in items {
+            let mut candidate = current.clone();
+            candidate.push(item.clone());
+            let too_big = json_size(&wrap(candidate)) > max_bytes;
+            if !current.is_empty() && (current.len() >= max_items || too_big) {
+                out.push(wrap(std::mem::take(&mut current)));
+            }
+            current.push(item);
+        }
+        if !current.is_empty() {
+            out.push(wrap(current));
+        }
+        Ok(out)
+    }
+
+    /// How many iterations may fail: the stricter of `ToleratedFailureCount` and
+    /// `ToleratedFailurePercentage` (of all iterations).
+    fn tolerated(
+        &self,
+        options: &crate::definition::MapOptions,
+        n: usize,
+        input: &Value,
+        effective: &Value,
+        ctx: &Value,
+    ) -> Result<Option<usize>, StatesError> {
+        let resolve = |t: &Tolerance| -> Result<f64, StatesError> {
+            let v = match t {
+                Tolerance::Fixed(x) => return Ok(*x),
+                Tolerance::Path(p) => select(p, effective, ctx)?,
+                Tolerance::Expr(e) => jeval(e, input, ctx, &[])?,
+            };
+            v.as_f64().filter(|x| *x >= 0.0).ok_or_else(|| {
+                StatesError::new(
+                    STATES_RUNTIME,
+                    format!("The tolerated failure threshold must be a non-negative number, not {v}"),
+                )
+            })
+        };
+        let mut limit: Option<usize> = None;
+        if let Some(t) = &options.tolerated_count {
+            let c = resolve(t)?.floor();
+            limit = Some(if c >= n as f64 { n } else { c as usize });
+        }
+        if let Some(t) = &options.tolerated_percentage {
+            let pct = resolve(t)?.min(100.0);
+            let c = ((pct / 100.0) * n as f64).floor() as usize;
+            limit = Some(limit.map_or(c, |l| l.min(c)));
+        }
+        Ok(limit)
     }
 
     fn set_activity(&mut self, fid: u64, activity: Activity) {
@@ -996,6 +1309,7 @@ impl Execution {
                 retry_counts: Vec::new(),
                 retry_total: 0,
                 activity: Activity::Idle,
+                vars: serde_json::Map::new(),
             },
         );
         id
@@ -1058,7 +1372,7 @@ impl Execution {
 
     /// ResultSelector -> ResultPath -> OutputPath for Parallel and Map results.
     fn aggregate_output(
-        &self,
+        &mut self,
         fid: u64,
         state: &State,
         result: Value,
@@ -1082,7 +1396,17 @@ impl Execution {
             .get(&fid)
             .map(|f| f.input.clone())
             .unwrap_or(Value::Null);
+        if state.jsonata {
+            return Ok(Step::Done(self.jsonata_output(
+                fid,
+                state,
+                &input,
+                ctx,
+                &[("result", &result)],
+            )?));
+        }
         Ok(Step::Done(self.finish_output(
+            fid,
             state,
             &input,
             result,
@@ -1092,8 +1416,12 @@ impl Execution {
         )?))
     }
 
+    /// ResultSelector -> Assign (whose `$` is the selected result) -> ResultPath -> OutputPath. The
+    /// variables are stored only once the output is known, so a failing ResultPath assigns nothing.
+    #[allow(clippy::too_many_arguments)]
     fn finish_output(
-        &self,
+        &mut self,
+        fid: u64,
         state: &State,
         raw_input: &Value,
         result: Value,
@@ -1105,8 +1433,17 @@ impl Execution {
             Some(s) => s.evaluate(&result, ctx)?,
             None => result,
         };
+        let assign_doc = if state.assign.is_some() {
+            Some(selected.clone())
+        } else {
+            None
+        };
         let combined = apply_result_path(raw_input, selected, result_path)?;
-        select_input(&state.output_path, &combined, ctx)
+        let out = select_input(&state.output_path, &combined, ctx)?;
+        if let Some(doc) = assign_doc {
+            self.assign(fid, &state.assign, raw_input, &doc, ctx, &[])?;
+        }
+        Ok(out)
     }
 
     fn finish_step(&mut self, machine: &StateMachine, fid: u64, state: &State, step: Step) {
@@ -1210,6 +1547,14 @@ impl Execution {
             }
             return;
         }
+        self.finish_children(machine, link.frame, parent_state, is_map);
+    }
+
+    /// Every branch or iteration is over: the Parallel or Map state goes on with the array of results.
+    fn finish_children(&mut self, machine: &StateMachine, pfid: u64, parent_state: &State, is_map: bool) {
+        let Some(parent) = self.frames.get_mut(&pfid) else {
+            return;
+        };
         let results = match std::mem::replace(&mut parent.activity, Activity::Idle) {
             Activity::Parallel { results, .. } | Activity::Map { results, .. } => results
                 .into_iter()
@@ -1222,13 +1567,13 @@ impl Execution {
         } else {
             EventType::ParallelStateSucceeded
         };
-        self.emit(Some(link.frame), ty, None);
-        let ctx = self.context_object(link.frame, None, None);
-        let step = match self.aggregate_output(link.frame, parent_state, Value::Array(results), &ctx) {
+        self.emit(Some(pfid), ty, None);
+        let ctx = self.context_object(pfid, None, None);
+        let step = match self.aggregate_output(pfid, parent_state, Value::Array(results), &ctx) {
             Ok(s) => s,
-            Err(e) => Step::Fail(self.runtime_context(link.frame, parent_state, e)),
+            Err(e) => Step::Fail(self.runtime_context(pfid, parent_state, e)),
         };
-        self.finish_step(machine, link.frame, parent_state, step);
+        self.finish_step(machine, pfid, parent_state, step);
     }
 
     fn handle_error(&mut self, machine: &StateMachine, fid: u64, state: &State, err: StatesError) {
@@ -1268,7 +1613,25 @@ impl Execution {
                     .get(&fid)
                     .map(|f| f.input.clone())
                     .unwrap_or(Value::Null);
-                return match apply_result_path(&input, err.to_output(), &c.result_path) {
+                let error_output = err.to_output();
+                let ctx = self.context_object(fid, None, None);
+                let res = if state.jsonata {
+                    let extra = [("errorOutput", &error_output)];
+                    match &c.output {
+                        Some(t) => jeval(t, &input, &ctx, &extra),
+                        None => Ok(error_output.clone()),
+                    }
+                    .and_then(|out| {
+                        self.assign(fid, &c.assign, &input, &input, &ctx, &extra)?;
+                        Ok(out)
+                    })
+                } else {
+                    apply_result_path(&input, error_output.clone(), &c.result_path).and_then(|out| {
+                        self.assign(fid, &c.assign, &input, &error_output, &ctx, &[])?;
+                        Ok(out)
+                    })
+                };
+                return match res {
                     Ok(output) => self.finish_step(machine, fid, state, Step::Goto(c.next.clone(), output)),
                     Err(e) => self.fail_frame(machine, fid, e),
                 };
@@ -1279,7 +1642,7 @@ impl Execution {
 
     /// An unhandled error ends the frame: the execution for the top level, otherwise the enclosing
     /// Parallel or Map state fails with the same error (and may retry or catch it).
-    fn fail_frame(&mut self, machine: &StateMachine, fid: u64, err: StatesError) {
+    fn fail_frame(&mut self, machine: &StateMachine, fid: u64, mut err: StatesError) {
         let Some(link) = self.frames.get(&fid).and_then(|f| f.parent.clone()) else {
             return self.fail_execution(err);
         };
@@ -1302,6 +1665,47 @@ impl Execution {
         self.drop_frame(fid);
         if let Some(p) = self.frames.get_mut(&link.frame) {
             p.last_event_id = p.last_event_id.max(last);
+        }
+        // ToleratedFailureCount/Percentage: a tolerated failure leaves the other iterations running and
+        // puts the error output in the iteration's place.
+        let tolerance = match self.frames.get_mut(&link.frame).map(|f| &mut f.activity) {
+            Some(Activity::Map {
+                failed,
+                tolerated: Some(t),
+                running,
+                results,
+                next,
+                inputs,
+                ..
+            }) => {
+                *failed += 1;
+                if *failed <= *t {
+                    running.remove(&link.index);
+                    results[link.index] = Some(err.to_output());
+                    Some(Some(*next >= inputs.len() && running.is_empty()))
+                } else {
+                    Some(None)
+                }
+            }
+            _ => None,
+        };
+        match tolerance {
+            Some(Some(all_done)) => {
+                if all_done {
+                    self.finish_children(machine, link.frame, parent_state, true);
+                } else {
+                    self.launch_iterations(machine, link.frame, parent_state);
+                }
+                return;
+            }
+            Some(None) => {
+                // The cause text is our own: AWS documents the error name, not its cause.
+                err = StatesError::new(
+                    STATES_EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                    "The specified tolerated failure threshold was exceeded",
+                );
+            }
+            None => {}
         }
         let siblings: Vec<(usize, u64)> = match self.frames.get(&link.frame).map(|f| &f.activity) {
             Some(Activity::Parallel { children, .. }) => children
@@ -1422,12 +1826,17 @@ impl Execution {
         input: &Value,
     ) -> Result<Step, StatesError> {
         let base_ctx = self.context_object(fid, None, None);
-        let effective = select_input(&state.input_path, input, &base_ctx)?;
+        let effective = if state.jsonata {
+            input.clone()
+        } else {
+            select_input(&state.input_path, input, &base_ctx)?
+        };
         let token = resource.ends_with(".waitForTaskToken").then(new_task_token);
         let ctx = self.context_object(fid, token.as_deref(), None);
-        let params = match parameters {
-            Some(p) => p.evaluate(&effective, &ctx)?,
-            None => effective.clone(),
+        let params = match (parameters, &state.arguments) {
+            (_, Some(a)) => jeval(a, input, &ctx, &[])?,
+            (Some(p), None) => p.evaluate(&effective, &ctx)?,
+            (None, None) => effective.clone(),
         };
         let params_text = params.to_string();
         if params_text.len() > MAX_PAYLOAD_BYTES {
@@ -1623,7 +2032,12 @@ impl Execution {
             .map(|f| f.input.clone())
             .unwrap_or(Value::Null);
         let ctx = self.context_object(fid, t.token.as_deref(), None);
-        let step = match self.finish_output(state, &input, output, result_selector, result_path, &ctx) {
+        let res = if state.jsonata {
+            self.jsonata_output(fid, state, &input, &ctx, &[("result", &output)])
+        } else {
+            self.finish_output(fid, state, &input, output, result_selector, result_path, &ctx)
+        };
+        let step = match res {
             Ok(out) => Step::Done(out),
             Err(e) => Step::Fail(self.runtime_context(fid, state, e)),
         };
@@ -1814,9 +2228,52 @@ fn apply_result_path(raw_input: &Value, result: Value, rp: &ResultPath) -> Resul
     }
 }
 
+/// Evaluates a JSONata template with `$states` = `{input, context, ...extra}` and the variables that
+/// `env` (an environment document from `context_object`) carries.
+fn jeval(t: &JTemplate, input: &Value, env: &Value, extra: &[(&str, &Value)]) -> Result<Value, StatesError> {
+    let mut states = serde_json::Map::new();
+    states.insert("input".into(), input.clone());
+    states.insert(
+        "context".into(),
+        env.get(ENV_CONTEXT).cloned().unwrap_or(Value::Null),
+    );
+    for (k, v) in extra {
+        states.insert((*k).to_owned(), (*v).clone());
+    }
+    let states = Value::Object(states);
+    let empty = serde_json::Map::new();
+    let vars = env
+        .get(ENV_VARIABLES)
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    t.eval(&Env {
+        states: &states,
+        vars,
+        seed: None,
+    })
+}
+
+fn json_size(v: &Value) -> usize {
+    let mut c = Counter(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
 fn resolve_seconds(s: &Seconds, input: &Value, ctx: &Value) -> Result<Option<u64>, StatesError> {
     match s {
         Seconds::Fixed(n) => Ok(Some(*n)),
+        Seconds::Expr(t) => {
+            let v = jeval(t, input, ctx, &[])?;
+            v.as_u64().map(Some).ok_or_else(|| {
+                StatesError::new(
+                    crate::jsonata::STATES_QUERY_EVALUATION_ERROR,
+                    format!(
+                        "The expression '{}' must return a non-negative integer, not {v}",
+                        describe(t)
+                    ),
+                )
+            })
+        }
         Seconds::Path(p) => {
             let v = select(p, input, ctx)?;
             v.as_u64().map(Some).ok_or_else(|| {
@@ -1869,4 +2326,11 @@ pub(crate) fn iso_millis(t: OffsetDateTime) -> String {
         t.second(),
         t.millisecond()
     )
+}
+
+fn describe(t: &JTemplate) -> String {
+    match t {
+        JTemplate::Expr(e) => e.text().to_owned(),
+        _ => "value".to_owned(),
+    }
 }

@@ -70,8 +70,16 @@ enum UnionItem {
 pub struct JsonPath {
     text: String,
     context: bool,
+    /// `$name...`: a path into the workflow variable `name`.
+    variable: Option<String>,
     segments: Vec<Segment>,
 }
+
+/// Key under which an evaluation environment document carries the context object. A plain context
+/// object (without it) is accepted too. The NUL character keeps it apart from any real key.
+pub(crate) const ENV_CONTEXT: &str = "\u{0}context";
+/// Key under which an evaluation environment document carries the visible workflow variables.
+pub(crate) const ENV_VARIABLES: &str = "\u{0}variables";
 
 impl JsonPath {
     pub fn parse(text: &str) -> Result<JsonPath, PathError> {
@@ -88,6 +96,13 @@ impl JsonPath {
         };
         let chars: Vec<char> = rest.chars().collect();
         let mut i = 0;
+        let mut variable = None;
+        if !context && chars.first().is_some_and(|c| c.is_alphabetic() || *c == '_') {
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            variable = Some(chars[..i].iter().collect::<String>());
+        }
         let mut segments = Vec::new();
         while i < chars.len() {
             match chars[i] {
@@ -135,6 +150,7 @@ impl JsonPath {
         Ok(JsonPath {
             text: text.to_owned(),
             context,
+            variable,
             segments,
         })
     }
@@ -143,8 +159,32 @@ impl JsonPath {
         &self.text
     }
 
+    /// Whether the path reads the environment (the context object or a variable) rather than the input:
+    /// callers then pass the environment document as `doc`.
     pub fn is_context(&self) -> bool {
-        self.context
+        self.context || self.variable.is_some()
+    }
+
+    /// The variable a `$name...` path reads.
+    pub fn variable(&self) -> Option<&str> {
+        self.variable.as_deref()
+    }
+
+    /// Where evaluation starts: the input, the context object, or a variable's value.
+    fn start<'a>(&self, doc: &'a Value) -> Result<&'a Value, PathError> {
+        if let Some(name) = &self.variable {
+            return doc
+                .get(ENV_VARIABLES)
+                .and_then(|vars| vars.get(name))
+                .ok_or_else(|| PathError::NotFound {
+                    path: self.text.clone(),
+                    normalized: format!("${name}"),
+                });
+        }
+        if self.context {
+            return Ok(doc.get(ENV_CONTEXT).unwrap_or(doc));
+        }
+        Ok(doc)
     }
 
     /// A definite path names at most one node; an indefinite one (wildcards, slices, unions,
@@ -167,6 +207,7 @@ impl JsonPath {
     /// Evaluates the path: a definite path returns the node or `NotFound`; an indefinite path returns the
     /// array of all matches (possibly empty).
     pub fn select(&self, doc: &Value) -> Result<Value, PathError> {
+        let doc = self.start(doc)?;
         if self.is_definite() {
             let mut cur = doc;
             for seg in &self.segments {
@@ -252,7 +293,11 @@ impl JsonPath {
     }
 
     fn not_found(&self) -> PathError {
-        let mut normalized = String::from(if self.context { "$$" } else { "$" });
+        let mut normalized = match (&self.variable, self.context) {
+            (Some(v), _) => format!("${v}"),
+            (None, true) => "$$".to_owned(),
+            (None, false) => "$".to_owned(),
+        };
         for seg in &self.segments {
             match seg {
                 Segment::Child(n) => normalized.push_str(&format!("['{n}']")),

@@ -16,6 +16,7 @@ pub mod execution;
 mod hash;
 pub mod history;
 pub mod intrinsics;
+pub(crate) mod jsonata;
 pub mod jsonpath;
 pub mod lambda;
 pub mod locate;

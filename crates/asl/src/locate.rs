@@ -17,7 +17,11 @@ pub fn locate(text: &str, pointer: &str) -> Option<Position> {
     } else {
         pointer.trim_start_matches('/').split('/').map(unescape).collect()
     };
-    let mut scanner = Scanner { chars: text.char_indices().peekable(), line: 1, column: 1 };
+    let mut scanner = Scanner {
+        chars: text.char_indices().peekable(),
+        line: 1,
+        column: 1,
+    };
     let mut best = None;
     scanner.value(&target, 0, &mut best)?;
     best.map(|(_, position)| position)
@@ -35,7 +39,10 @@ struct Scanner<'a> {
 
 impl Scanner<'_> {
     fn position(&self) -> Position {
-        Position { line: self.line, column: self.column }
+        Position {
+            line: self.line,
+            column: self.column,
+        }
     }
 
     fn bump(&mut self) -> Option<char> {
@@ -60,12 +67,7 @@ impl Scanner<'_> {
     }
 
     /// Scans one value whose path matches `target[..depth]`, recording the deepest match in `best`.
-    fn value(
-        &mut self,
-        target: &[String],
-        depth: usize,
-        best: &mut Option<(usize, Position)>,
-    ) -> Option<()> {
+    fn value(&mut self, target: &[String], depth: usize, best: &mut Option<(usize, Position)>) -> Option<()> {
         self.skip_whitespace();
         if best.as_ref().is_none_or(|(d, _)| depth > *d) {
             *best = Some((depth, self.position()));
@@ -101,7 +103,12 @@ impl Scanner<'_> {
                         self.bump();
                         return Some(());
                     }
-                    self.child(target, depth, best, wanted.is_some_and(|w| *w == index.to_string()))?;
+                    self.child(
+                        target,
+                        depth,
+                        best,
+                        wanted.is_some_and(|w| *w == index.to_string()),
+                    )?;
                     index += 1;
                     self.skip_whitespace();
                     match self.bump()? {
@@ -113,7 +120,10 @@ impl Scanner<'_> {
             }
             '"' => self.string().map(|_| ()),
             _ => {
-                while self.peek().is_some_and(|c| !matches!(c, ',' | '}' | ']') && !c.is_whitespace()) {
+                while self
+                    .peek()
+                    .is_some_and(|c| !matches!(c, ',' | '}' | ']') && !c.is_whitespace())
+                {
                     self.bump();
                 }
                 Some(())

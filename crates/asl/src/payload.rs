@@ -97,11 +97,12 @@ impl Template {
                         Field::Path { key, path } => {
                             let doc = if path.is_context() { context } else { input };
                             path.select(doc).map_err(|_| {
-                                // AWS reports unresolvable `.$` paths as a terminal States.Runtime error.
+                                // AWS reports unresolvable `.$` paths as a terminal States.Runtime error; the cause is AWS's
+                                // as quoted in cumulus-orca PR #346 and floci-io/floci issue #2521.
                                 StatesError::new(
                                     STATES_RUNTIME,
                                     format!(
-                                        "The JsonPath argument for the field '{key}' could not be found in the input '{doc}'"
+                                        "The JSONPath '{path}' specified for the field '{key}' could not be found in the input '{doc}'"
                                     ),
                                 )
                             })?
