@@ -219,6 +219,27 @@ pub(crate) enum Seconds {
     Expr(JTemplate),
 }
 
+/// A Fail state's `ErrorPath` / `CausePath`: a reference path or an intrinsic function call.
+#[derive(Debug, Clone)]
+pub(crate) enum FailPath {
+    Path(JsonPath),
+    Call(crate::intrinsics::Call),
+}
+
+/// Parses a Wait timestamp. The States Language spec ("Timestamps") and AWS's Wait state docs require
+/// RFC 3339 "with the further restrictions that an uppercase T must separate the date and time
+/// portions, and an uppercase Z must denote that a numeric time zone offset is not present"
+/// (https://states-language.net/spec.html#timestamps,
+/// https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html). The `time` crate's RFC 3339
+/// parser is laxer (lowercase `t`/`z`), so the separator and zone letter are checked first.
+pub(crate) fn parse_wait_timestamp(s: &str) -> Option<OffsetDateTime> {
+    let strict = s.as_bytes().get(10) == Some(&b'T') && !s.contains(['t', 'z']);
+    if !strict {
+        return None;
+    }
+    OffsetDateTime::parse(s, &Rfc3339).ok()
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum WaitSpec {
     Seconds(Seconds),
@@ -286,9 +307,9 @@ pub(crate) enum StateKind {
     Succeed,
     Fail {
         error: Option<String>,
-        error_path: Option<JsonPath>,
+        error_path: Option<FailPath>,
         cause: Option<String>,
-        cause_path: Option<JsonPath>,
+        cause_path: Option<FailPath>,
         /// JSONata `Error` / `Cause` expressions.
         error_expr: Option<JTemplate>,
         cause_expr: Option<JTemplate>,
@@ -467,8 +488,9 @@ impl<'a> Obj<'a> {
 
 const NOT_YET: &[&str] = &["Credentials"];
 
-/// Distributed Map only: this interpreter runs inline Map states.
-const DISTRIBUTED_ONLY: &[&str] = &["ItemReader", "ResultWriter", "Label"];
+/// Distributed Map fields that read items from or write results to Amazon S3. A Distributed Map
+/// whose items come from the state input runs in-process like an inline Map; these two cannot.
+const NEEDS_S3: &[&str] = &["ItemReader", "ResultWriter"];
 
 /// Fields that only JSONPath states may use.
 const JSONPATH_ONLY: &[&str] = &[
@@ -585,6 +607,97 @@ impl Validator {
                 self.problem(&o.ptr(k), format!("must be {allowed}, not {}", other.kind()));
                 None
             }
+        }
+    }
+
+    /// `ItemProcessor.ProcessorConfig`. A DISTRIBUTED processor whose items come from the state input
+    /// runs in-process exactly like an INLINE one (iterations, ItemBatcher, tolerated failures,
+    /// MaxConcurrency, results in item order); AWS would start child workflow executions instead.
+    /// Values per AWS's Map docs: `Mode` is INLINE or DISTRIBUTED; `ExecutionType` is STANDARD or
+    /// EXPRESS and "you must provide this field if you specified DISTRIBUTED for the Mode sub-field"
+    /// (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html, echoed by the
+    /// CDK's ProcessorConfig docs).
+    fn processor_config(&mut self, co: &Obj<'_>) {
+        self.only_fields(co, &["Mode", "ExecutionType"]);
+        let mode = self.string(co, "Mode");
+        if let Some(m) = &mode
+            && m != "INLINE"
+            && m != "DISTRIBUTED"
+        {
+            self.problem(
+                &co.ptr("Mode"),
+                format!("must be \"INLINE\" or \"DISTRIBUTED\", not \"{m}\""),
+            );
+        }
+        match self.string(co, "ExecutionType") {
+            Some(t) if t != "STANDARD" && t != "EXPRESS" => self.problem(
+                &co.ptr("ExecutionType"),
+                format!("must be \"STANDARD\" or \"EXPRESS\", not \"{t}\""),
+            ),
+            None if mode.as_deref() == Some("DISTRIBUTED") && !co.has("ExecutionType") => self.problem(
+                &co.at,
+                "a DISTRIBUTED processor needs \"ExecutionType\": \"STANDARD\" or \"EXPRESS\"",
+            ),
+            _ => {}
+        }
+    }
+
+    /// Map `Label` (it names the child executions of a Distributed Map). AWS's Distributed Map docs:
+    /// "up to 40 characters", and it "can't contain any of the following characters: whitespace,
+    /// brackets < > { } [ ], wildcard characters ? *, special characters " # % \ ^ | ~ ` $ & , ; : /,
+    /// control characters (\\u0000 - \\u001f or \\u007f - \\u009f)"
+    /// (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html).
+    fn map_label(&mut self, at: &str, label: &str) {
+        const RESERVED: &str = "<>{}[]?*\"#%\\^|~`$&,;:/";
+        if label.chars().count() > 40 {
+            self.problem(at, "must be at most 40 characters");
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|&c| c.is_whitespace() || c.is_control() || RESERVED.contains(c))
+        {
+            self.problem(at, format!("must not contain {c:?}"));
+        }
+    }
+
+    /// Fail `ErrorPath` / `CausePath`: a reference path, or one of the intrinsic functions AWS's Fail
+    /// state docs list: "You can also specify ErrorPath using an intrinsic function that returns a
+    /// string. These intrinsics are: States.Format, States.JsonToString, States.ArrayGetItem,
+    /// States.Base64Encode, States.Base64Decode, States.Hash, and States.UUID"
+    /// (https://docs.aws.amazon.com/step-functions/latest/dg/state-fail.html).
+    fn fail_path(&mut self, o: &Obj<'_>, k: &str) -> Option<FailPath> {
+        const ALLOWED: &[&str] = &[
+            "States.Format",
+            "States.JsonToString",
+            "States.ArrayGetItem",
+            "States.Base64Encode",
+            "States.Base64Decode",
+            "States.Hash",
+            "States.UUID",
+        ];
+        match o.get(k) {
+            Some(OJson::String(s)) if crate::intrinsics::looks_like_call(s) => {
+                match crate::intrinsics::parse(s) {
+                    Ok(call) if ALLOWED.contains(&call.name.as_str()) => Some(FailPath::Call(call)),
+                    Ok(call) => {
+                        self.problem(
+                            &o.ptr(k),
+                            format!(
+                                "{} is not allowed here; {k} accepts a reference path or one of {}",
+                                call.name,
+                                ALLOWED.join(", ")
+                            ),
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        self.problem(&o.ptr(k), e.to_string());
+                        None
+                    }
+                }
+            }
+            Some(_) => self.path(o, k, false, false).flatten().map(FailPath::Path),
+            None => None,
         }
     }
 
@@ -815,6 +928,7 @@ impl Validator {
                 "Catch",
             ],
             "Map" => &[
+                "Label",
                 "Assign",
                 "Output",
                 "Items",
@@ -851,10 +965,12 @@ impl Validator {
             if known {
                 continue;
             }
-            if DISTRIBUTED_ONLY.contains(&k) {
+            if ty == "Map" && NEEDS_S3.contains(&k) {
                 self.problem(
                     &o.ptr(k),
-                    format!("field \"{k}\" belongs to Distributed Map, which this interpreter does not run"),
+                    format!(
+                        "field \"{k}\" makes a Distributed Map read or write Amazon S3: needs S3, not run locally"
+                    ),
                 );
             } else if NOT_YET.contains(&k) {
                 self.problem(
@@ -1080,12 +1196,14 @@ impl Validator {
                         .remove("Timestamp")
                         .map_or(WaitSpec::Seconds(Seconds::Fixed(0)), WaitSpec::TimestampExpr),
                     Some("Timestamp") => match self.string(&o, "Timestamp") {
-                        Some(s) => match OffsetDateTime::parse(&s, &Rfc3339) {
-                            Ok(t) => WaitSpec::Timestamp(t),
-                            Err(_) => {
+                        Some(s) => match parse_wait_timestamp(&s) {
+                            Some(t) => WaitSpec::Timestamp(t),
+                            None => {
                                 self.problem(
                                     &o.ptr("Timestamp"),
-                                    format!("'{s}' is not an RFC3339 timestamp"),
+                                    format!(
+                                        "'{s}' is not an RFC3339 timestamp with an uppercase 'T' and a 'Z' or numeric offset"
+                                    ),
                                 );
                                 WaitSpec::Seconds(Seconds::Fixed(0))
                             }
@@ -1113,9 +1231,9 @@ impl Validator {
                 }
                 StateKind::Fail {
                     error: self.string(&o, "Error"),
-                    error_path: self.optional_path(&o, "ErrorPath"),
+                    error_path: self.fail_path(&o, "ErrorPath"),
                     cause: self.string(&o, "Cause"),
-                    cause_path: self.optional_path(&o, "CausePath"),
+                    cause_path: self.fail_path(&o, "CausePath"),
                     error_expr: exprs.remove("Error"),
                     cause_expr: exprs.remove("Cause"),
                 }
@@ -1175,13 +1293,11 @@ impl Validator {
                 );
                 if let Some(cfg) = po.get("ProcessorConfig")
                     && let Some(co) = self.object(cfg, &po.ptr("ProcessorConfig"), "\"ProcessorConfig\"")
-                    && let Some(mode) = self.string(&co, "Mode")
-                    && mode != "INLINE"
                 {
-                    self.problem(
-                        &co.ptr("Mode"),
-                        "Distributed Map is not run by this interpreter: only \"Mode\": \"INLINE\" is supported",
-                    );
+                    self.processor_config(&co);
+                }
+                if let Some(label) = self.string(&o, "Label") {
+                    self.map_label(&o.ptr("Label"), &label);
                 }
                 let processor = self.scope(&po, &[])?;
                 let items_path = self.path(&o, "ItemsPath", false, false).flatten();
@@ -1772,5 +1888,59 @@ mod tests {
             r#"{"StartAt":"A","QueryLanguage":"JSONata","States":{"A":{"Type":"Succeed","OutputPath":"$"}}}"#,
         );
         assert!(p[0].contains("not allowed in a JSONata state"), "{p:?}");
+    }
+
+    #[test]
+    fn wait_timestamp_needs_uppercase_t_and_z() {
+        assert!(parse_wait_timestamp("2016-03-14T01:59:00Z").is_some());
+        assert!(parse_wait_timestamp("2016-03-14T01:59:00.5+02:00").is_some());
+        assert!(parse_wait_timestamp("2016-03-14 01:59:00Z").is_none());
+        assert!(parse_wait_timestamp("2016-03-14t01:59:00Z").is_none());
+        assert!(parse_wait_timestamp("2016-03-14T01:59:00z").is_none());
+        assert!(parse_wait_timestamp("2016-03-14T01:59:00").is_none());
+    }
+
+    fn map_with(extra: &str, config: &str) -> String {
+        format!(
+            r#"{{"StartAt":"M","States":{{"M":{{"Type":"Map",{extra}"ItemProcessor":{{"ProcessorConfig":{config},"StartAt":"P","States":{{"P":{{"Type":"Pass","End":true}}}}}},"End":true}}}}}}"#
+        )
+    }
+
+    #[test]
+    fn distributed_map_from_input_is_accepted() {
+        let ok = r#"{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"}"#;
+        assert!(problems(&map_with(r#""Label":"Orders_2024-05","#, ok)).is_empty());
+        assert!(problems(&map_with("", r#"{"Mode":"INLINE"}"#)).is_empty());
+    }
+
+    #[test]
+    fn distributed_map_fields_are_validated() {
+        let ok = r#"{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"}"#;
+        for label in ["a b", "a/b", "a:b", "a\\u0001b", &"x".repeat(41)] {
+            let p = problems(&map_with(&format!(r#""Label":"{label}","#), ok));
+            assert!(p.iter().any(|p| p.contains("/States/M/Label")), "{label}: {p:?}");
+        }
+        let p = problems(&map_with("", r#"{"Mode":"DISTRIBUTED"}"#));
+        assert!(p.iter().any(|p| p.contains("ExecutionType")), "{p:?}");
+        let p = problems(&map_with("", r#"{"Mode":"DISTRIBUTED","ExecutionType":"FAST"}"#));
+        assert!(p.iter().any(|p| p.contains("ExecutionType")), "{p:?}");
+        let p = problems(&map_with(
+            r#""ItemReader":{"Resource":"arn:aws:states:::s3:getObject"},"#,
+            ok,
+        ));
+        assert!(p.iter().any(|p| p.contains("needs S3, not run locally")), "{p:?}");
+    }
+
+    #[test]
+    fn fail_paths_accept_string_intrinsics_only() {
+        let fail = |field: &str| {
+            problems(&format!(
+                r#"{{"StartAt":"F","States":{{"F":{{"Type":"Fail","CausePath":"{field}"}}}}}}"#
+            ))
+        };
+        assert!(fail("States.Format('x {}', $.a)").is_empty());
+        assert!(fail("$.cause").is_empty());
+        assert!(!fail("States.MathAdd($.a, 1)").is_empty());
+        assert!(!fail("States.Format('x {}'").is_empty());
     }
 }

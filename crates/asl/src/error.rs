@@ -8,10 +8,15 @@ pub const STATES_HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
 pub const STATES_TASK_FAILED: &str = "States.TaskFailed";
 pub const STATES_RUNTIME: &str = "States.Runtime";
 pub const STATES_DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+// The next three names are never raised. AWS's "Handling errors in Step Functions workflows" page
+// (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html) lists each as
+// "Reserved for future use": a Choice without a match, a failing intrinsic function and a failing
+// `.$` parameter are all reported as `States.Runtime`. They stay valid in `ErrorEquals`, where they
+// simply never match.
 pub const STATES_NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
 pub const STATES_INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
-pub const STATES_RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
 pub const STATES_PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
+pub const STATES_RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
 pub const STATES_BRANCH_FAILED: &str = "States.BranchFailed";
 
 /// An error raised inside an execution, as it appears in `{"Error", "Cause"}` and history events.

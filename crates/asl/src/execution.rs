@@ -11,16 +11,15 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::definition::{
-    Assign, BatchInput, ResultPath, ScopeStep, Seconds, State, StateKind, StateMachine, Tolerance,
-    Transition, WaitSpec,
+    Assign, BatchInput, FailPath, ResultPath, ScopeStep, Seconds, State, StateKind, StateMachine, Tolerance,
+    Transition, WaitSpec, parse_wait_timestamp,
 };
 use crate::error::{
-    STATES_DATA_LIMIT_EXCEEDED, STATES_HEARTBEAT_TIMEOUT, STATES_NO_CHOICE_MATCHED,
-    STATES_RESULT_PATH_MATCH_FAILURE, STATES_RUNTIME, STATES_TIMEOUT, StatesError, any_matches,
+    STATES_DATA_LIMIT_EXCEEDED, STATES_HEARTBEAT_TIMEOUT, STATES_RESULT_PATH_MATCH_FAILURE, STATES_RUNTIME,
+    STATES_TIMEOUT, StatesError, any_matches,
 };
 use crate::history::{EventType, HistoryEvent, details, not_truncated};
 use crate::jsonata::{Env, JTemplate};
@@ -934,7 +933,7 @@ impl Execution {
                 cause_expr,
             } => {
                 let pick = |fixed: &Option<String>,
-                            path: &Option<JsonPath>,
+                            path: &Option<FailPath>,
                             expr: &Option<JTemplate>|
                  -> Result<Option<String>, StatesError> {
                     if let Some(e) = expr {
@@ -947,12 +946,27 @@ impl Execution {
                         };
                     }
                     if let Some(p) = path {
-                        let v = select(p, &input, &ctx)?;
+                        let (v, what) = match p {
+                            FailPath::Path(p) => (select(p, &input, &ctx)?, p.to_string()),
+                            // AWS reports intrinsic failures as States.Runtime (concepts-error-handling:
+                            // States.IntrinsicFailure is "Reserved for future use").
+                            FailPath::Call(c) => (
+                                c.eval(&input, &ctx).map_err(|e| {
+                                    StatesError::new(
+                                        STATES_RUNTIME,
+                                        format!("The intrinsic function {} failed: {}", c.name, e.0),
+                                    )
+                                })?,
+                                c.name.clone(),
+                            ),
+                        };
+                        // The Fail docs: the path "must select a field that contains a string value"
+                        // and the intrinsic must be one "that returns a string".
                         return match v {
                             Value::String(s) => Ok(Some(s)),
                             other => Err(StatesError::new(
                                 STATES_RUNTIME,
-                                format!("The value of '{p}' must be a string, not {other}"),
+                                format!("The value of '{what}' must be a string, not {other}"),
                             )),
                         };
                     }
@@ -999,10 +1013,15 @@ impl Execution {
                     None => match default {
                         Some(d) => (d.clone(), &state.assign, &state.output),
                         None => {
-                            return Ok(Step::Fail(StatesError::new(
-                                STATES_NO_CHOICE_MATCHED,
-                                "No Matches!",
-                            )));
+                            // AWS: States.NoChoiceMatched is "Reserved for future use. If no choices
+                            // are matched, the error is reported with the States.Runtime error name"
+                            // (concepts-error-handling). Returning Err adds AWS's "An error occurred
+                            // while executing the state ..." prefix; the sentence after it is ours, as
+                            // AWS's exact cause for this case was not found in any public source.
+                            return Err(StatesError::new(
+                                STATES_RUNTIME,
+                                "No Choice rule matched the input and the state has no Default.",
+                            ));
                         }
                     },
                 };
@@ -1030,22 +1049,21 @@ impl Execution {
                     WaitSpec::Timestamp(t) => *t,
                     WaitSpec::TimestampPath(p) => {
                         let v = select(p, &effective, &ctx)?;
-                        v.as_str().and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok()).ok_or_else(|| {
+                        // Same strict RFC 3339 rule as a literal Timestamp (uppercase T and Z). AWS
+                        // fails the state with States.Runtime; the cause wording below has no public
+                        // source we could find.
+                        v.as_str().and_then(parse_wait_timestamp).ok_or_else(|| {
                             StatesError::new(STATES_RUNTIME, format!("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {p} == {v}"))
                         })?
                     }
                     WaitSpec::TimestampExpr(t) => {
                         let v = jeval(t, &input, &ctx, &[])?;
-                        v.as_str()
-                            .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
-                            .ok_or_else(|| {
-                                StatesError::new(
-                                    crate::jsonata::STATES_QUERY_EVALUATION_ERROR,
-                                    format!(
-                                        "The Timestamp expression must return an RFC3339 timestamp, not {v}"
-                                    ),
-                                )
-                            })?
+                        v.as_str().and_then(parse_wait_timestamp).ok_or_else(|| {
+                            StatesError::new(
+                                crate::jsonata::STATES_QUERY_EVALUATION_ERROR,
+                                format!("The Timestamp expression must return an RFC3339 timestamp, not {v}"),
+                            )
+                        })?
                     }
                 };
                 let output = if j {

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{STATES_INTRINSIC_FAILURE, STATES_RUNTIME, StatesError};
+use crate::error::{STATES_RUNTIME, StatesError};
 use crate::intrinsics::{self, Call};
 use crate::jsonpath::JsonPath;
 
@@ -107,8 +107,13 @@ impl Template {
                                 )
                             })?
                         }
+                        // AWS reports intrinsic failures as States.Runtime; States.IntrinsicFailure is
+                        // "Reserved for future use" (concepts-error-handling). The wording is ours.
                         Field::Intrinsic { key, call } => call.eval(input, context).map_err(|e| {
-                            StatesError::new(STATES_INTRINSIC_FAILURE, format!("field '{key}': {}", e.0))
+                            StatesError::new(
+                                STATES_RUNTIME,
+                                format!("The intrinsic function for the field '{key}' failed: {}", e.0),
+                            )
                         })?,
                     };
                     out.insert(name.clone(), v);

@@ -63,7 +63,9 @@ async fn choice_routes_and_default() {
 }
 
 #[tokio::test]
-async fn choice_without_match_fails_with_no_choice_matched() {
+async fn choice_without_match_fails_with_states_runtime() {
+    // concepts-error-handling: States.NoChoiceMatched is "Reserved for future use. If no choices are
+    // matched, the error is reported with the States.Runtime error name".
     let c = clock();
     let h = Harness::new(echo(&c), c);
     let m = machine(json!({
@@ -74,7 +76,13 @@ async fn choice_without_match_fails_with_no_choice_matched() {
         }
     }));
     let exec = h.run(&m, "nm", json!({"x": "b"})).await;
-    assert_eq!(failure(&exec).0, "States.NoChoiceMatched");
+    let (error, cause) = failure(&exec);
+    assert_eq!(error, "States.Runtime");
+    let cause = cause.expect("cause");
+    assert!(
+        cause.starts_with("An error occurred while executing the state 'C'"),
+        "{cause}"
+    );
 }
 
 #[tokio::test]

@@ -148,7 +148,9 @@ async fn missing_parameter_path_is_a_terminal_runtime_error() {
 }
 
 #[tokio::test]
-async fn intrinsic_failure_is_catchable() {
+async fn intrinsic_failure_is_states_runtime_and_not_catchable() {
+    // AWS reports intrinsic failures as States.Runtime: States.IntrinsicFailure is "Reserved for future
+    // use" (concepts-error-handling), and States.Runtime is terminal.
     let c = clock();
     let h = Harness::new(echo(&c), c);
     let m = machine(json!({
@@ -158,16 +160,24 @@ async fn intrinsic_failure_is_catchable() {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::x:y",
                 "Parameters": {"a.$": "States.ArrayGetItem($.list, 5)"},
-                "Catch": [{"ErrorEquals": ["States.IntrinsicFailure"], "ResultPath": "$.err", "Next": "Caught"}],
+                "Catch": [
+                    {"ErrorEquals": ["States.IntrinsicFailure"], "ResultPath": "$.err", "Next": "Caught"},
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Caught"}
+                ],
                 "End": true
             },
             "Caught": {"Type": "Succeed"}
         }
     }));
     let exec = h.run(&m, "if", json!({"list": [1]})).await;
-    let out = output(&exec);
-    assert_eq!(out["err"]["Error"], json!("States.IntrinsicFailure"));
-    assert_eq!(out["list"], json!([1]));
+    let (error, cause) = failure(&exec);
+    assert_eq!(error, "States.Runtime");
+    let cause = cause.expect("cause");
+    assert!(
+        cause.starts_with("An error occurred while executing the state 'P'"),
+        "{cause}"
+    );
+    assert!(cause.contains("'a.$'"), "{cause}");
 }
 
 #[tokio::test]
