@@ -191,6 +191,51 @@ pub(crate) struct State {
     pub output: Option<JTemplate>,
     /// JSONata `Arguments` (Task, Parallel).
     pub arguments: Option<JTemplate>,
+    /// Whether anything in the state can read the context object, variables or `$states`. When not,
+    /// the engine skips building them: that object holds a copy of the execution input and was the
+    /// largest per-state cost in profiles.
+    pub needs_context: bool,
+    /// Whether the state can read `$$.Execution.Input` (or the whole `$$` / `$$.Execution`); when not,
+    /// the context object is built without a copy of the execution input.
+    pub needs_execution_input: bool,
+}
+
+/// Conservatively: a `$$` not followed by `.`, `$$.Execution` not followed by `.`, or
+/// `$$.Execution.Input`, in any string; or any JSONata (`$states.context`).
+pub(crate) fn may_read_execution_input(v: &Value) -> bool {
+    fn text(s: &str) -> bool {
+        s.contains("{%")
+            || s.match_indices("$$").any(|(i, _)| {
+                let rest = &s[i + 2..];
+                match rest.strip_prefix(".Execution") {
+                    Some(after) => !after.starts_with('.') || after.starts_with(".Input"),
+                    None => !rest.starts_with('.'),
+                }
+            })
+    }
+    match v {
+        Value::String(s) => text(s),
+        Value::Array(items) => items.iter().any(may_read_execution_input),
+        Value::Object(m) => m.iter().any(|(k, v)| text(k) || may_read_execution_input(v)),
+        _ => false,
+    }
+}
+
+/// Conservatively: any string (key or value) with `$` followed by `$`, a letter or `_` (a context path,
+/// a variable, `$states`), or a JSONata `{%` expression.
+pub(crate) fn may_read_context(v: &Value) -> bool {
+    fn text(s: &str) -> bool {
+        s.contains("{%")
+            || s.as_bytes()
+                .windows(2)
+                .any(|w| w[0] == b'$' && (w[1] == b'$' || w[1] == b'_' || w[1].is_ascii_alphabetic()))
+    }
+    match v {
+        Value::String(s) => text(s),
+        Value::Array(items) => items.iter().any(may_read_context),
+        Value::Object(m) => m.iter().any(|(k, v)| text(k) || may_read_context(v)),
+        _ => false,
+    }
 }
 
 /// `Assign`: a payload template in JSONPath states, `{% %}` expressions in JSONata states.
@@ -1350,6 +1395,9 @@ impl Validator {
             }
             _ => return None,
         };
+        let raw = v.to_value();
+        let needs_context = jsonata || assign.is_some() || may_read_context(&raw);
+        let needs_execution_input = jsonata || assign.is_some() || may_read_execution_input(&raw);
         Some(State {
             name: name.to_owned(),
             kind,
@@ -1362,6 +1410,8 @@ impl Validator {
             assign,
             output,
             arguments,
+            needs_context,
+            needs_execution_input,
         })
     }
 
@@ -1788,6 +1838,30 @@ mod tests {
         .expect("valid");
         assert_eq!(m.state_names(), vec!["Z", "A"]);
         assert_eq!(m.comment(), Some("c"));
+    }
+
+    #[test]
+    fn context_reads_are_detected_conservatively() {
+        use serde_json::json;
+        for reads in [
+            json!("$$.Execution.Input.x"),
+            json!("$$"),
+            json!({"a.$": "$$.Execution"}),
+            json!("States.Format('{}', $$['Execution'])"),
+            json!("{% $states.context %}"),
+        ] {
+            assert!(may_read_execution_input(&reads), "{reads}");
+            assert!(may_read_context(&reads), "{reads}");
+        }
+        for safe in [
+            json!("$$.Execution.Name"),
+            json!({"t.$": "$$.Task.Token"}),
+            json!("$.Execution"),
+        ] {
+            assert!(!may_read_execution_input(&safe), "{safe}");
+        }
+        assert!(may_read_context(&json!("$myVariable")));
+        assert!(!may_read_context(&json!({"a.$": "$.x", "b": "plain $ 5"})));
     }
 
     #[test]

@@ -705,8 +705,21 @@ impl Execution {
     }
 
     /// Context object (`$$`) as seen by the frame's current state.
-    fn context_object(&self, fid: u64, token: Option<&str>, item: Option<(usize, &Value)>) -> Value {
+    fn context_object(
+        &self,
+        state: &State,
+        fid: u64,
+        token: Option<&str>,
+        item: Option<(usize, &Value)>,
+    ) -> Value {
+        if !state.needs_context {
+            let mut env = serde_json::Map::new();
+            env.insert(ENV_CONTEXT.into(), Value::Null);
+            env.insert(ENV_VARIABLES.into(), Value::Object(serde_json::Map::new()));
+            return Value::Object(env);
+        }
         let c = &self.context;
+        let include_input = state.needs_execution_input;
         let (state, entered, retries) = match self.frames.get(&fid) {
             Some(f) => (f.state.as_str(), f.entered_time, f.retry_total),
             None => ("", self.now, 0),
@@ -714,7 +727,7 @@ impl Execution {
         let mut ctx = json!({
             "Execution": {
                 "Id": c.execution_arn,
-                "Input": self.input,
+                "Input": if include_input { self.input.clone() } else { Value::Null },
                 "Name": c.name,
                 "RoleArn": c.role_arn,
                 "StartTime": iso_millis(c.start_time),
@@ -827,7 +840,7 @@ impl Execution {
             return;
         };
         let now = self.now;
-        let input_text = input.to_string();
+        let input_text = json_text(&input);
         if let Some(f) = self.frames.get_mut(&fid) {
             f.state = name.clone();
             f.input = input;
@@ -891,7 +904,7 @@ impl Execution {
             .get(&fid)
             .map(|f| f.input.clone())
             .unwrap_or(Value::Null);
-        let ctx = self.context_object(fid, None, None);
+        let ctx = self.context_object(state, fid, None, None);
         let j = state.jsonata;
         match &state.kind {
             StateKind::Pass {
@@ -1157,7 +1170,7 @@ impl Execution {
                 };
                 let mut inputs = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    let item_ctx = self.context_object(fid, None, Some((i, item)));
+                    let item_ctx = self.context_object(state, fid, None, Some((i, item)));
                     inputs.push(match (item_selector, &options.item_selector_jsonata) {
                         (_, Some(t)) => jeval(t, &input, &item_ctx, &[])?,
                         (Some(sel), None) => sel.evaluate(&effective, &item_ctx)?,
@@ -1473,7 +1486,7 @@ impl Execution {
             Step::Done(output) => (state.next.clone(), output),
             Step::Goto(target, output) => (Transition::Next(target), output),
         };
-        let text = output.to_string();
+        let text = json_text(&output);
         if text.len() > MAX_PAYLOAD_BYTES {
             let err = StatesError::new(
                 STATES_DATA_LIMIT_EXCEEDED,
@@ -1588,7 +1601,7 @@ impl Execution {
             EventType::ParallelStateSucceeded
         };
         self.emit(Some(pfid), ty, None);
-        let ctx = self.context_object(pfid, None, None);
+        let ctx = self.context_object(parent_state, pfid, None, None);
         let step = match self.aggregate_output(pfid, parent_state, Value::Array(results), &ctx) {
             Ok(s) => s,
             Err(e) => Step::Fail(self.runtime_context(pfid, parent_state, e)),
@@ -1634,7 +1647,7 @@ impl Execution {
                     .map(|f| f.input.clone())
                     .unwrap_or(Value::Null);
                 let error_output = err.to_output();
-                let ctx = self.context_object(fid, None, None);
+                let ctx = self.context_object(state, fid, None, None);
                 let res = if state.jsonata {
                     let extra = [("errorOutput", &error_output)];
                     match &c.output {
@@ -1845,20 +1858,19 @@ impl Execution {
         heartbeat: &Option<Seconds>,
         input: &Value,
     ) -> Result<Step, StatesError> {
-        let base_ctx = self.context_object(fid, None, None);
+        let token = resource.ends_with(".waitForTaskToken").then(new_task_token);
+        let ctx = self.context_object(state, fid, token.as_deref(), None);
         let effective = if state.jsonata {
             input.clone()
         } else {
-            select_input(&state.input_path, input, &base_ctx)?
+            select_input(&state.input_path, input, &ctx)?
         };
-        let token = resource.ends_with(".waitForTaskToken").then(new_task_token);
-        let ctx = self.context_object(fid, token.as_deref(), None);
         let params = match (parameters, &state.arguments) {
             (_, Some(a)) => jeval(a, input, &ctx, &[])?,
             (Some(p), None) => p.evaluate(&effective, &ctx)?,
             (None, None) => effective.clone(),
         };
-        let params_text = params.to_string();
+        let params_text = json_text(&params);
         if params_text.len() > MAX_PAYLOAD_BYTES {
             return Err(StatesError::new(
                 STATES_DATA_LIMIT_EXCEEDED,
@@ -2014,7 +2026,7 @@ impl Execution {
         let Some(state) = self.state_of(machine, fid) else {
             return;
         };
-        let text = output.to_string();
+        let text = json_text(&output);
         let ty = if t.lambda_events {
             EventType::LambdaFunctionSucceeded
         } else {
@@ -2051,7 +2063,7 @@ impl Execution {
             .get(&fid)
             .map(|f| f.input.clone())
             .unwrap_or(Value::Null);
-        let ctx = self.context_object(fid, t.token.as_deref(), None);
+        let ctx = self.context_object(state, fid, t.token.as_deref(), None);
         let res = if state.jsonata {
             self.jsonata_output(fid, state, &input, &ctx, &[("result", &output)])
         } else {
@@ -2271,6 +2283,12 @@ fn jeval(t: &JTemplate, input: &Value, env: &Value, extra: &[(&str, &Value)]) ->
         vars,
         seed: None,
     })
+}
+
+/// JSON text for history and size checks. `serde_json::to_string` writes bytes straight into a buffer;
+/// `Value`'s `Display` goes through `fmt::Write` and measured about twice as slow in profiles.
+fn json_text(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| v.to_string())
 }
 
 fn json_size(v: &Value) -> usize {

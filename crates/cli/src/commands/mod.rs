@@ -1,3 +1,4 @@
+pub mod bench;
 pub mod exec;
 pub mod inspect;
 pub mod payments;
