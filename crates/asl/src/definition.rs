@@ -203,7 +203,7 @@ pub(crate) struct State {
 /// Conservatively: a `$$` not followed by `.`, `$$.Execution` not followed by `.`, or
 /// `$$.Execution.Input`, in any string; or any JSONata (`$states.context`).
 pub(crate) fn may_read_execution_input(v: &Value) -> bool {
-    fn text(s: &str) -> bool {
+    any_text(v, &|s| {
         s.contains("{%")
             || s.match_indices("$$").any(|(i, _)| {
                 let rest = &s[i + 2..];
@@ -212,11 +212,15 @@ pub(crate) fn may_read_execution_input(v: &Value) -> bool {
                     None => !rest.starts_with('.'),
                 }
             })
-    }
+    })
+}
+
+/// Whether any string in `v`, object keys included, satisfies `test`.
+fn any_text(v: &Value, test: &dyn Fn(&str) -> bool) -> bool {
     match v {
-        Value::String(s) => text(s),
-        Value::Array(items) => items.iter().any(may_read_execution_input),
-        Value::Object(m) => m.iter().any(|(k, v)| text(k) || may_read_execution_input(v)),
+        Value::String(s) => test(s),
+        Value::Array(items) => items.iter().any(|item| any_text(item, test)),
+        Value::Object(m) => m.iter().any(|(k, v)| test(k) || any_text(v, test)),
         _ => false,
     }
 }
@@ -224,18 +228,12 @@ pub(crate) fn may_read_execution_input(v: &Value) -> bool {
 /// Conservatively: any string (key or value) with `$` followed by `$`, a letter or `_` (a context path,
 /// a variable, `$states`), or a JSONata `{%` expression.
 pub(crate) fn may_read_context(v: &Value) -> bool {
-    fn text(s: &str) -> bool {
+    any_text(v, &|s| {
         s.contains("{%")
             || s.as_bytes()
                 .windows(2)
                 .any(|w| w[0] == b'$' && (w[1] == b'$' || w[1] == b'_' || w[1].is_ascii_alphabetic()))
-    }
-    match v {
-        Value::String(s) => text(s),
-        Value::Array(items) => items.iter().any(may_read_context),
-        Value::Object(m) => m.iter().any(|(k, v)| text(k) || may_read_context(v)),
-        _ => false,
-    }
+    })
 }
 
 /// `Assign`: a payload template in JSONPath states, `{% %}` expressions in JSONata states.
