@@ -6,6 +6,7 @@
 //! transition and resumed by another process. The only non-determinism is randomness for task tokens and
 //! retry jitter.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rand::Rng;
@@ -920,7 +921,7 @@ impl Execution {
                 let result = match (result, parameters) {
                     (Some(r), _) => r.clone(),
                     (None, Some(p)) => p.evaluate(&effective, &ctx)?,
-                    (None, None) => effective,
+                    (None, None) => effective.into_owned(),
                 };
                 Ok(Step::Done(self.finish_output(
                     fid,
@@ -937,7 +938,9 @@ impl Execution {
                     return Ok(Step::Done(self.jsonata_output(fid, state, &input, &ctx, &[])?));
                 }
                 let effective = select_input(&state.input_path, &input, &ctx)?;
-                Ok(Step::Done(select_input(&state.output_path, &effective, &ctx)?))
+                Ok(Step::Done(
+                    select_input(&state.output_path, &effective, &ctx)?.into_owned(),
+                ))
             }
             StateKind::Fail {
                 error,
@@ -997,7 +1000,7 @@ impl Execution {
                 default,
             } => {
                 let effective = if j {
-                    input.clone()
+                    Cow::Borrowed(&input)
                 } else {
                     select_input(&state.input_path, &input, &ctx)?
                 };
@@ -1046,14 +1049,14 @@ impl Execution {
                         None => input.clone(),
                     }
                 } else {
-                    select_input(&state.output_path, &effective, &ctx)?
+                    select_input(&state.output_path, &effective, &ctx)?.into_owned()
                 };
                 self.assign(fid, assign, &input, &effective, &ctx, &[])?;
                 Ok(Step::Goto(target, out))
             }
             StateKind::Wait { wait } => {
                 let effective = if j {
-                    input.clone()
+                    Cow::Borrowed(&input)
                 } else {
                     select_input(&state.input_path, &input, &ctx)?
                 };
@@ -1084,7 +1087,7 @@ impl Execution {
                 let output = if j {
                     self.jsonata_output(fid, state, &input, &ctx, &[])?
                 } else {
-                    let out = select_input(&state.output_path, &effective, &ctx)?;
+                    let out = select_input(&state.output_path, &effective, &ctx)?.into_owned();
                     self.assign(fid, &state.assign, &input, &effective, &ctx, &[])?;
                     out
                 };
@@ -1111,7 +1114,7 @@ impl Execution {
                     let effective = select_input(&state.input_path, &input, &ctx)?;
                     match parameters {
                         Some(p) => p.evaluate(&effective, &ctx)?,
-                        None => effective,
+                        None => effective.into_owned(),
                     }
                 };
                 let started = self.emit(Some(fid), EventType::ParallelStateStarted, None);
@@ -1143,7 +1146,7 @@ impl Execution {
                 ..
             } => {
                 let effective = if j {
-                    input.clone()
+                    Cow::Borrowed(&input)
                 } else {
                     select_input(&state.input_path, &input, &ctx)?
                 };
@@ -1472,7 +1475,7 @@ impl Execution {
             None
         };
         let combined = apply_result_path(raw_input, selected, result_path)?;
-        let out = select_input(&state.output_path, &combined, ctx)?;
+        let out = select_input(&state.output_path, &combined, ctx)?.into_owned();
         if let Some(doc) = assign_doc {
             self.assign(fid, &state.assign, raw_input, &doc, ctx, &[])?;
         }
@@ -1861,14 +1864,14 @@ impl Execution {
         let token = resource.ends_with(".waitForTaskToken").then(new_task_token);
         let ctx = self.context_object(state, fid, token.as_deref(), None);
         let effective = if state.jsonata {
-            input.clone()
+            Cow::Borrowed(input)
         } else {
             select_input(&state.input_path, input, &ctx)?
         };
         let params = match (parameters, &state.arguments) {
             (_, Some(a)) => jeval(a, input, &ctx, &[])?,
             (Some(p), None) => p.evaluate(&effective, &ctx)?,
-            (None, None) => effective.clone(),
+            (None, None) => effective.clone().into_owned(),
         };
         let params_text = json_text(&params);
         if params_text.len() > MAX_PAYLOAD_BYTES {
@@ -2239,11 +2242,16 @@ fn select(path: &JsonPath, input: &Value, ctx: &Value) -> Result<Value, StatesEr
 }
 
 /// InputPath/OutputPath: `None` (JSON null) yields `{}`.
-fn select_input(path: &Option<JsonPath>, input: &Value, ctx: &Value) -> Result<Value, StatesError> {
+/// `InputPath`/`OutputPath` selection, borrowing the document for the common `$` so no copy is made.
+fn select_input<'a>(
+    path: &Option<JsonPath>,
+    input: &'a Value,
+    ctx: &Value,
+) -> Result<Cow<'a, Value>, StatesError> {
     match path {
-        None => Ok(json!({})),
-        Some(p) if p.is_root() && !p.is_context() => Ok(input.clone()),
-        Some(p) => select(p, input, ctx),
+        None => Ok(Cow::Owned(json!({}))),
+        Some(p) if p.is_root() && !p.is_context() => Ok(Cow::Borrowed(input)),
+        Some(p) => select(p, input, ctx).map(Cow::Owned),
     }
 }
 
