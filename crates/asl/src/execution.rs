@@ -1541,18 +1541,13 @@ impl Execution {
             return;
         };
         let is_map = matches!(parent_state.kind, StateKind::Map { .. });
-        let last = if is_map {
-            self.emit(
-                Some(fid),
-                EventType::MapIterationSucceeded,
-                details(&[
-                    ("name", Some(Value::String(parent_state.name.clone()))),
-                    ("index", Some(Value::from(link.index))),
-                ]),
-            )
-        } else {
-            frame.last_event_id
-        };
+        let last = self.close_iteration(
+            fid,
+            parent_state,
+            link.index,
+            EventType::MapIterationSucceeded,
+            frame.last_event_id,
+        );
         self.frames.remove(&fid);
         let Some(parent) = self.frames.get_mut(&link.frame) else {
             return;
@@ -1676,6 +1671,29 @@ impl Execution {
         self.fail_frame(machine, fid, err);
     }
 
+    /// Emits a Map iteration's closing event (Parallel branches have none) and returns the event id the
+    /// parent state continues from.
+    fn close_iteration(
+        &mut self,
+        fid: u64,
+        parent_state: &State,
+        index: usize,
+        event: EventType,
+        branch_last: u64,
+    ) -> u64 {
+        if !matches!(parent_state.kind, StateKind::Map { .. }) {
+            return branch_last;
+        }
+        self.emit(
+            Some(fid),
+            event,
+            details(&[
+                ("name", Some(Value::String(parent_state.name.clone()))),
+                ("index", Some(Value::from(index))),
+            ]),
+        )
+    }
+
     /// An unhandled error ends the frame: the execution for the top level, otherwise the enclosing
     /// Parallel or Map state fails with the same error (and may retry or catch it).
     fn fail_frame(&mut self, machine: &StateMachine, fid: u64, mut err: StatesError) {
@@ -1686,18 +1704,14 @@ impl Execution {
             return;
         };
         let is_map = matches!(parent_state.kind, StateKind::Map { .. });
-        let last = if is_map {
-            self.emit(
-                Some(fid),
-                EventType::MapIterationFailed,
-                details(&[
-                    ("name", Some(Value::String(parent_state.name.clone()))),
-                    ("index", Some(Value::from(link.index))),
-                ]),
-            )
-        } else {
-            self.frames.get(&fid).map_or(0, |f| f.last_event_id)
-        };
+        let branch_last = self.frames.get(&fid).map_or(0, |f| f.last_event_id);
+        let last = self.close_iteration(
+            fid,
+            parent_state,
+            link.index,
+            EventType::MapIterationFailed,
+            branch_last,
+        );
         self.drop_frame(fid);
         if let Some(p) = self.frames.get_mut(&link.frame) {
             p.last_event_id = p.last_event_id.max(last);
