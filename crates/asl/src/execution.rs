@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,7 @@ use crate::error::{
     STATES_DATA_LIMIT_EXCEEDED, STATES_HEARTBEAT_TIMEOUT, STATES_RESULT_PATH_MATCH_FAILURE, STATES_RUNTIME,
     STATES_TIMEOUT, StatesError, any_matches,
 };
-use crate::history::{EventType, HistoryEvent, details, not_truncated};
+use crate::history::{DetailValue, Details, EventType, HistoryEvent, details, document, json, not_truncated};
 use crate::jsonata::{Env, JTemplate};
 use crate::jsonpath::JsonPath;
 use crate::jsonpath::{ENV_CONTEXT, ENV_VARIABLES};
@@ -112,7 +113,7 @@ impl ExecutionContext {
 pub enum ExecutionStatus {
     Running,
     Succeeded {
-        output: Value,
+        output: Arc<Value>,
     },
     Failed {
         error: String,
@@ -228,7 +229,9 @@ struct Frame {
     scope: Vec<ScopeStep>,
     parent: Option<ParentLink>,
     state: String,
-    input: Value,
+    /// Shared with the history events that show it, and with the state's output when a state passes
+    /// its input through unchanged.
+    input: Arc<Value>,
     #[serde(with = "time::serde::rfc3339")]
     entered_time: OffsetDateTime,
     entered_event_id: u64,
@@ -289,7 +292,7 @@ struct TaskEntry {
     resource_name: String,
     /// Direct Lambda ARNs are reported with the LambdaFunction* events, as AWS does.
     lambda_events: bool,
-    parameters: Value,
+    parameters: Arc<Value>,
     token: Option<String>,
     context: TaskContext,
     phase: TaskPhase,
@@ -317,15 +320,21 @@ struct TimerEntry {
 
 #[derive(Clone, Debug)]
 enum Work {
-    Enter { frame: u64, state: String, input: Value },
+    /// `size`: the input's JSON size when the previous state has measured it already.
+    Enter {
+        frame: u64,
+        state: String,
+        input: Arc<Value>,
+        size: Option<usize>,
+    },
 }
 
 enum Step {
     Pending,
     /// The state finished with this output and follows its own `Next`/`End`.
-    Done(Value),
+    Done(Arc<Value>),
     /// The state finished and goes to an explicit state (Choice, Catch).
-    Goto(String, Value),
+    Goto(String, Arc<Value>),
     Fail(StatesError),
 }
 
@@ -334,7 +343,7 @@ const ROOT: u64 = 0;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Execution {
     context: ExecutionContext,
-    input: Value,
+    input: Arc<Value>,
     status: ExecutionStatus,
     // Boxed: a B-tree leaf reserves room for 11 values, so unboxed frames and tasks would cost about
     // 7.5 KiB per execution that holds one of each (measured with dhat; see docs/benchmarks.md).
@@ -369,9 +378,10 @@ impl Execution {
         input: Value,
         now: OffsetDateTime,
     ) -> (Execution, Vec<Command>) {
+        let input = Arc::new(input);
         let mut exec = Execution {
             context: ctx,
-            input: input.clone(),
+            input: Arc::clone(&input),
             status: ExecutionStatus::Running,
             frames: BTreeMap::new(),
             tasks: BTreeMap::new(),
@@ -388,10 +398,17 @@ impl Execution {
         let started = exec.emit(
             None,
             EventType::ExecutionStarted,
-            details(&[
-                ("input", Some(Value::String(input.to_string()))),
+            details([
+                ("input", document(&input)),
                 ("inputDetails", not_truncated()),
-                ("roleArn", exec.context.role_arn.clone().map(Value::String)),
+                (
+                    "roleArn",
+                    exec.context
+                        .role_arn
+                        .clone()
+                        .map(Value::String)
+                        .map(DetailValue::Json),
+                ),
             ]),
         );
         exec.frames.insert(
@@ -400,7 +417,7 @@ impl Execution {
                 scope: Vec::new(),
                 parent: None,
                 state: String::new(),
-                input: Value::Null,
+                input: Arc::default(),
                 entered_time: now,
                 entered_event_id: started,
                 last_event_id: started,
@@ -413,7 +430,8 @@ impl Execution {
         if let Some(secs) = machine.timeout_seconds {
             exec.start_timer(ROOT, TimerKind::ExecutionTimeout, now + seconds(secs as f64));
         }
-        if payload_too_large(&input) {
+        let size = json_size(&input);
+        if size > MAX_PAYLOAD_BYTES {
             exec.fail_execution(StatesError::new(
                 STATES_DATA_LIMIT_EXCEEDED,
                 "The execution input exceeds the maximum number of bytes service limit.",
@@ -423,6 +441,7 @@ impl Execution {
                 frame: ROOT,
                 state: machine.root.start_at.clone(),
                 input,
+                size: Some(size),
             });
             exec.pump(machine);
         }
@@ -486,9 +505,9 @@ impl Execution {
         self.emit(
             Some(ROOT),
             EventType::ExecutionAborted,
-            details(&[
-                ("error", error.clone().map(Value::String)),
-                ("cause", cause.clone().map(Value::String)),
+            details([
+                ("error", error.clone().map(Value::String).map(DetailValue::Json)),
+                ("cause", cause.clone().map(Value::String).map(DetailValue::Json)),
             ]),
         );
         self.status = ExecutionStatus::Aborted { error, cause };
@@ -610,7 +629,7 @@ impl Execution {
             .collect()
     }
 
-    fn emit(&mut self, frame: Option<u64>, ty: EventType, details: Option<Value>) -> u64 {
+    fn emit(&mut self, frame: Option<u64>, ty: EventType, details: Option<Details>) -> u64 {
         self.event_count += 1;
         let id = self.event_count;
         let prev = match frame.and_then(|f| self.frames.get(&f)) {
@@ -641,7 +660,7 @@ impl Execution {
         Command::InvokeTask {
             task_id,
             resource: t.resource.clone(),
-            parameters: t.parameters.clone(),
+            parameters: (*t.parameters).clone(),
             task_token: t.token.clone(),
             context: t.context.clone(),
         }
@@ -663,7 +682,12 @@ impl Execution {
                 continue;
             }
             match work {
-                Work::Enter { frame, state, input } => self.enter(machine, frame, state, input),
+                Work::Enter {
+                    frame,
+                    state,
+                    input,
+                    size,
+                } => self.enter(machine, frame, state, input, size),
             }
         }
     }
@@ -688,14 +712,18 @@ impl Execution {
         self.emit(
             Some(ROOT),
             EventType::ExecutionFailed,
-            details(&[
+            details([
                 (
                     "error",
                     Some(err.error.clone())
                         .filter(|e| !e.is_empty())
-                        .map(Value::String),
+                        .map(Value::String)
+                        .map(DetailValue::Json),
                 ),
-                ("cause", err.cause.clone().map(Value::String)),
+                (
+                    "cause",
+                    err.cause.clone().map(Value::String).map(DetailValue::Json),
+                ),
             ]),
         );
         self.status = ExecutionStatus::Failed {
@@ -728,7 +756,7 @@ impl Execution {
         let mut ctx = json!({
             "Execution": {
                 "Id": c.execution_arn,
-                "Input": if include_input { self.input.clone() } else { Value::Null },
+                "Input": if include_input { (*self.input).clone() } else { Value::Null },
                 "Name": c.name,
                 "RoleArn": c.role_arn,
                 "StartTime": iso_millis(c.start_time),
@@ -829,7 +857,14 @@ impl Execution {
     // -----------------------------------------------------------------------------------------------
     // State lifecycle
 
-    fn enter(&mut self, machine: &StateMachine, fid: u64, name: String, input: Value) {
+    fn enter(
+        &mut self,
+        machine: &StateMachine,
+        fid: u64,
+        name: String,
+        input: Arc<Value>,
+        size: Option<usize>,
+    ) {
         let Some(scope) = self.frames.get(&fid).and_then(|f| machine.scope(&f.scope)) else {
             return;
         };
@@ -841,7 +876,8 @@ impl Execution {
             return;
         };
         let now = self.now;
-        let input_text = json_text(&input);
+        let size = size.unwrap_or_else(|| json_size(&input));
+        let shown = document(&input);
         if let Some(f) = self.frames.get_mut(&fid) {
             f.state = name.clone();
             f.input = input;
@@ -854,16 +890,16 @@ impl Execution {
         let id = self.emit(
             Some(fid),
             ty,
-            details(&[
-                ("name", Some(Value::String(name))),
-                ("input", Some(Value::String(input_text.clone()))),
+            details([
+                ("name", json(Value::String(name))),
+                ("input", shown),
                 ("inputDetails", not_truncated()),
             ]),
         );
         if let Some(f) = self.frames.get_mut(&fid) {
             f.entered_event_id = id;
         }
-        if input_text.len() > MAX_PAYLOAD_BYTES {
+        if size > MAX_PAYLOAD_BYTES {
             let err = StatesError::new(
                 STATES_DATA_LIMIT_EXCEEDED,
                 format!(
@@ -900,11 +936,12 @@ impl Execution {
     }
 
     fn state_body(&mut self, machine: &StateMachine, fid: u64, state: &State) -> Result<Step, StatesError> {
-        let input = self
+        let shared = self
             .frames
             .get(&fid)
-            .map(|f| f.input.clone())
-            .unwrap_or(Value::Null);
+            .map(|f| Arc::clone(&f.input))
+            .unwrap_or_default();
+        let input: &Value = &shared;
         let ctx = self.context_object(state, fid, None, None);
         let j = state.jsonata;
         match &state.kind {
@@ -914,33 +951,42 @@ impl Execution {
                 result_path,
             } => {
                 if j {
-                    let out = self.jsonata_output(fid, state, &input, &ctx, &[])?;
-                    return Ok(Step::Done(out));
+                    let out = self.jsonata_output(fid, state, input, &ctx, &[])?;
+                    return Ok(Step::Done(Arc::new(out)));
                 }
-                let effective = select_input(&state.input_path, &input, &ctx)?;
+                let effective = select_input(&state.input_path, input, &ctx)?;
                 let result = match (result, parameters) {
                     (Some(r), _) => r.clone(),
                     (None, Some(p)) => p.evaluate(&effective, &ctx)?,
                     (None, None) => effective.into_owned(),
                 };
-                Ok(Step::Done(self.finish_output(
+                Ok(Step::Done(Arc::new(self.finish_output(
                     fid,
                     state,
-                    &input,
+                    input,
                     result,
                     &None,
                     result_path,
                     &ctx,
-                )?))
+                )?)))
             }
             StateKind::Succeed => {
                 if j {
-                    return Ok(Step::Done(self.jsonata_output(fid, state, &input, &ctx, &[])?));
+                    return Ok(Step::Done(Arc::new(self.jsonata_output(
+                        fid,
+                        state,
+                        input,
+                        &ctx,
+                        &[],
+                    )?)));
                 }
-                let effective = select_input(&state.input_path, &input, &ctx)?;
-                Ok(Step::Done(
+                if passes_through(state) {
+                    return Ok(Step::Done(shared));
+                }
+                let effective = select_input(&state.input_path, input, &ctx)?;
+                Ok(Step::Done(Arc::new(
                     select_input(&state.output_path, &effective, &ctx)?.into_owned(),
-                ))
+                )))
             }
             StateKind::Fail {
                 error,
@@ -955,7 +1001,7 @@ impl Execution {
                             expr: &Option<JTemplate>|
                  -> Result<Option<String>, StatesError> {
                     if let Some(e) = expr {
-                        return match jeval(e, &input, &ctx, &[])? {
+                        return match jeval(e, input, &ctx, &[])? {
                             Value::String(s) => Ok(Some(s)),
                             other => Err(StatesError::new(
                                 crate::jsonata::STATES_QUERY_EVALUATION_ERROR,
@@ -965,11 +1011,11 @@ impl Execution {
                     }
                     if let Some(p) = path {
                         let (v, what) = match p {
-                            FailPath::Path(p) => (select(p, &input, &ctx)?, p.to_string()),
+                            FailPath::Path(p) => (select(p, input, &ctx)?, p.to_string()),
                             // AWS reports intrinsic failures as States.Runtime (concepts-error-handling:
                             // States.IntrinsicFailure is "Reserved for future use").
                             FailPath::Call(c) => (
-                                c.eval(&input, &ctx).map_err(|e| {
+                                c.eval(input, &ctx).map_err(|e| {
                                     StatesError::new(
                                         STATES_RUNTIME,
                                         format!("The intrinsic function {} failed: {}", c.name, e.0),
@@ -1000,14 +1046,14 @@ impl Execution {
                 default,
             } => {
                 let effective = if j {
-                    Cow::Borrowed(&input)
+                    Cow::Borrowed(input)
                 } else {
-                    select_input(&state.input_path, &input, &ctx)?
+                    select_input(&state.input_path, input, &ctx)?
                 };
                 let mut chosen = None;
                 for (i, (rule, next)) in choices.iter().enumerate() {
                     let matched = match rule {
-                        crate::choice::ChoiceRule::Condition(t) => match jeval(t, &input, &ctx, &[])? {
+                        crate::choice::ChoiceRule::Condition(t) => match jeval(t, input, &ctx, &[])? {
                             Value::Bool(b) => b,
                             other => {
                                 return Err(StatesError::new(
@@ -1045,20 +1091,22 @@ impl Execution {
                 };
                 let out = if j {
                     match output {
-                        Some(t) => jeval(t, &input, &ctx, &[])?,
-                        None => input.clone(),
+                        Some(t) => Arc::new(jeval(t, input, &ctx, &[])?),
+                        None => Arc::clone(&shared),
                     }
+                } else if passes_through(state) {
+                    Arc::clone(&shared)
                 } else {
-                    select_input(&state.output_path, &effective, &ctx)?.into_owned()
+                    Arc::new(select_input(&state.output_path, &effective, &ctx)?.into_owned())
                 };
-                self.assign(fid, assign, &input, &effective, &ctx, &[])?;
+                self.assign(fid, assign, input, &effective, &ctx, &[])?;
                 Ok(Step::Goto(target, out))
             }
             StateKind::Wait { wait } => {
                 let effective = if j {
-                    Cow::Borrowed(&input)
+                    Cow::Borrowed(input)
                 } else {
-                    select_input(&state.input_path, &input, &ctx)?
+                    select_input(&state.input_path, input, &ctx)?
                 };
                 let fire_at = match wait {
                     WaitSpec::Seconds(s) => {
@@ -1075,7 +1123,7 @@ impl Execution {
                         })?
                     }
                     WaitSpec::TimestampExpr(t) => {
-                        let v = jeval(t, &input, &ctx, &[])?;
+                        let v = jeval(t, input, &ctx, &[])?;
                         v.as_str().and_then(parse_wait_timestamp).ok_or_else(|| {
                             StatesError::new(
                                 crate::jsonata::STATES_QUERY_EVALUATION_ERROR,
@@ -1085,10 +1133,10 @@ impl Execution {
                     }
                 };
                 let output = if j {
-                    self.jsonata_output(fid, state, &input, &ctx, &[])?
+                    self.jsonata_output(fid, state, input, &ctx, &[])?
                 } else {
                     let out = select_input(&state.output_path, &effective, &ctx)?.into_owned();
-                    self.assign(fid, &state.assign, &input, &effective, &ctx, &[])?;
+                    self.assign(fid, &state.assign, input, &effective, &ctx, &[])?;
                     out
                 };
                 let timer_id = self.start_timer(fid, TimerKind::Wait, fire_at);
@@ -1101,17 +1149,17 @@ impl Execution {
                 timeout,
                 heartbeat,
                 ..
-            } => self.start_task(fid, state, resource, parameters, timeout, heartbeat, &input),
+            } => self.start_task(fid, state, resource, parameters, timeout, heartbeat, input),
             StateKind::Parallel {
                 branches, parameters, ..
             } => {
                 let branch_input = if j {
                     match &state.arguments {
-                        Some(a) => jeval(a, &input, &ctx, &[])?,
+                        Some(a) => jeval(a, input, &ctx, &[])?,
                         None => input.clone(),
                     }
                 } else {
-                    let effective = select_input(&state.input_path, &input, &ctx)?;
+                    let effective = select_input(&state.input_path, input, &ctx)?;
                     match parameters {
                         Some(p) => p.evaluate(&effective, &ctx)?,
                         None => effective.into_owned(),
@@ -1120,6 +1168,7 @@ impl Execution {
                 let started = self.emit(Some(fid), EventType::ParallelStateStarted, None);
                 let scope = self.frames.get(&fid).map(|f| f.scope.clone()).unwrap_or_default();
                 let mut children = Vec::with_capacity(branches.len());
+                let branch_input = Arc::new(branch_input);
                 for (i, b) in branches.iter().enumerate() {
                     let mut child_scope = scope.clone();
                     child_scope.push(ScopeStep {
@@ -1130,7 +1179,8 @@ impl Execution {
                     self.work.push_back(Work::Enter {
                         frame: child,
                         state: b.start_at.clone(),
-                        input: branch_input.clone(),
+                        input: Arc::clone(&branch_input),
+                        size: None,
                     });
                     children.push(Some(child));
                 }
@@ -1146,12 +1196,12 @@ impl Execution {
                 ..
             } => {
                 let effective = if j {
-                    Cow::Borrowed(&input)
+                    Cow::Borrowed(input)
                 } else {
-                    select_input(&state.input_path, &input, &ctx)?
+                    select_input(&state.input_path, input, &ctx)?
                 };
                 let items = match &options.items {
-                    Some(t) => jeval(t, &input, &ctx, &[])?,
+                    Some(t) => jeval(t, input, &ctx, &[])?,
                     None if j => input.clone(),
                     None => select(items_path, &effective, &ctx)?,
                 };
@@ -1175,23 +1225,23 @@ impl Execution {
                 for (i, item) in items.iter().enumerate() {
                     let item_ctx = self.context_object(state, fid, None, Some((i, item)));
                     inputs.push(match (item_selector, &options.item_selector_jsonata) {
-                        (_, Some(t)) => jeval(t, &input, &item_ctx, &[])?,
+                        (_, Some(t)) => jeval(t, input, &item_ctx, &[])?,
                         (Some(sel), None) => sel.evaluate(&effective, &item_ctx)?,
                         (None, None) => item.clone(),
                     });
                 }
                 if let Some(b) = &options.batcher {
-                    inputs = self.batch(b, inputs, &input, &effective, &ctx)?;
+                    inputs = self.batch(b, inputs, input, &effective, &ctx)?;
                 }
                 let max = match max_concurrency {
                     Some(s) => resolve_seconds(s, &effective, &ctx)?.unwrap_or(0),
                     None => 0,
                 };
-                let tolerated = self.tolerated(options, inputs.len(), &input, &effective, &ctx)?;
+                let tolerated = self.tolerated(options, inputs.len(), input, &effective, &ctx)?;
                 self.emit(
                     Some(fid),
                     EventType::MapStateStarted,
-                    details(&[("length", Some(Value::from(inputs.len())))]),
+                    details([("length", json(Value::from(inputs.len())))]),
                 );
                 if inputs.is_empty() {
                     self.emit(Some(fid), EventType::MapStateSucceeded, None);
@@ -1338,7 +1388,7 @@ impl Execution {
                 scope,
                 parent: Some(ParentLink { frame: parent, index }),
                 state: String::new(),
-                input: Value::Null,
+                input: Arc::default(),
                 entered_time: self.now,
                 entered_event_id: last_event_id,
                 last_event_id,
@@ -1379,9 +1429,9 @@ impl Execution {
             let started = self.emit(
                 Some(fid),
                 EventType::MapIterationStarted,
-                details(&[
-                    ("name", Some(Value::String(state.name.clone()))),
-                    ("index", Some(Value::from(index))),
+                details([
+                    ("name", json(Value::String(state.name.clone()))),
+                    ("index", json(Value::from(index))),
                 ]),
             );
             let mut child_scope = scope;
@@ -1400,7 +1450,8 @@ impl Execution {
             self.work.push_back(Work::Enter {
                 frame: child,
                 state: processor.start_at.clone(),
-                input,
+                input: Arc::new(input),
+                size: None,
             });
             let _ = machine;
         }
@@ -1425,23 +1476,23 @@ impl Execution {
                 result_path,
                 ..
             } => (result_selector, result_path),
-            _ => return Ok(Step::Done(result)),
+            _ => return Ok(Step::Done(Arc::new(result))),
         };
         let input = self
             .frames
             .get(&fid)
-            .map(|f| f.input.clone())
-            .unwrap_or(Value::Null);
+            .map(|f| Arc::clone(&f.input))
+            .unwrap_or_default();
         if state.jsonata {
-            return Ok(Step::Done(self.jsonata_output(
+            return Ok(Step::Done(Arc::new(self.jsonata_output(
                 fid,
                 state,
                 &input,
                 ctx,
                 &[("result", &result)],
-            )?));
+            )?)));
         }
-        Ok(Step::Done(self.finish_output(
+        Ok(Step::Done(Arc::new(self.finish_output(
             fid,
             state,
             &input,
@@ -1449,7 +1500,7 @@ impl Execution {
             selector,
             result_path,
             ctx,
-        )?))
+        )?)))
     }
 
     /// ResultSelector -> Assign (whose `$` is the selected result) -> ResultPath -> OutputPath. The
@@ -1489,8 +1540,8 @@ impl Execution {
             Step::Done(output) => (state.next.clone(), output),
             Step::Goto(target, output) => (Transition::Next(target), output),
         };
-        let text = json_text(&output);
-        if text.len() > MAX_PAYLOAD_BYTES {
+        let size = json_size(&output);
+        if size > MAX_PAYLOAD_BYTES {
             let err = StatesError::new(
                 STATES_DATA_LIMIT_EXCEEDED,
                 format!(
@@ -1504,9 +1555,9 @@ impl Execution {
         self.emit(
             Some(fid),
             exited_type(state),
-            details(&[
-                ("name", Some(Value::String(state.name.clone()))),
-                ("output", Some(Value::String(text))),
+            details([
+                ("name", json(Value::String(state.name.clone()))),
+                ("output", document(&output)),
                 ("outputDetails", not_truncated()),
             ]),
         );
@@ -1515,12 +1566,13 @@ impl Execution {
                 frame: fid,
                 state: n,
                 input: output,
+                size: Some(size),
             }),
             Transition::End => self.complete_frame(machine, fid, output),
         }
     }
 
-    fn complete_frame(&mut self, machine: &StateMachine, fid: u64, output: Value) {
+    fn complete_frame(&mut self, machine: &StateMachine, fid: u64, output: Arc<Value>) {
         let Some(frame) = self.frames.get(&fid) else {
             return;
         };
@@ -1528,10 +1580,7 @@ impl Execution {
             self.emit(
                 Some(ROOT),
                 EventType::ExecutionSucceeded,
-                details(&[
-                    ("output", Some(Value::String(output.to_string()))),
-                    ("outputDetails", not_truncated()),
-                ]),
+                details([("output", document(&output)), ("outputDetails", not_truncated())]),
             );
             self.status = ExecutionStatus::Succeeded { output };
             self.clear_all();
@@ -1556,7 +1605,7 @@ impl Execution {
         let all_done = match &mut parent.activity {
             Activity::Parallel { children, results } => {
                 children[link.index] = None;
-                results[link.index] = Some(output);
+                results[link.index] = Some(Arc::unwrap_or_clone(output));
                 results.iter().all(Option::is_some)
             }
             Activity::Map {
@@ -1567,7 +1616,7 @@ impl Execution {
                 ..
             } => {
                 running.remove(&link.index);
-                results[link.index] = Some(output);
+                results[link.index] = Some(Arc::unwrap_or_clone(output));
                 *next >= inputs.len() && running.is_empty()
             }
             _ => return,
@@ -1642,8 +1691,8 @@ impl Execution {
                 let input = self
                     .frames
                     .get(&fid)
-                    .map(|f| f.input.clone())
-                    .unwrap_or(Value::Null);
+                    .map(|f| Arc::clone(&f.input))
+                    .unwrap_or_default();
                 let error_output = err.to_output();
                 let ctx = self.context_object(state, fid, None, None);
                 let res = if state.jsonata {
@@ -1663,7 +1712,9 @@ impl Execution {
                     })
                 };
                 return match res {
-                    Ok(output) => self.finish_step(machine, fid, state, Step::Goto(c.next.clone(), output)),
+                    Ok(output) => {
+                        self.finish_step(machine, fid, state, Step::Goto(c.next.clone(), Arc::new(output)))
+                    }
                     Err(e) => self.fail_frame(machine, fid, e),
                 };
             }
@@ -1687,9 +1738,9 @@ impl Execution {
         self.emit(
             Some(fid),
             event,
-            details(&[
-                ("name", Some(Value::String(parent_state.name.clone()))),
-                ("index", Some(Value::from(index))),
+            details([
+                ("name", json(Value::String(parent_state.name.clone()))),
+                ("index", json(Value::from(index))),
             ]),
         )
     }
@@ -1776,9 +1827,9 @@ impl Execution {
                 self.emit(
                     Some(child),
                     EventType::MapIterationAborted,
-                    details(&[
-                        ("name", Some(Value::String(parent_state.name.clone()))),
-                        ("index", Some(Value::from(index))),
+                    details([
+                        ("name", json(Value::String(parent_state.name.clone()))),
+                        ("index", json(Value::from(index))),
                     ]),
                 );
             }
@@ -1887,8 +1938,8 @@ impl Execution {
             (Some(p), None) => p.evaluate(&effective, &ctx)?,
             (None, None) => effective.clone().into_owned(),
         };
-        let params_text = json_text(&params);
-        if params_text.len() > MAX_PAYLOAD_BYTES {
+        let params = Arc::new(params);
+        if json_size(&params) > MAX_PAYLOAD_BYTES {
             return Err(StatesError::new(
                 STATES_DATA_LIMIT_EXCEEDED,
                 format!(
@@ -1920,11 +1971,14 @@ impl Execution {
             self.emit(
                 Some(fid),
                 EventType::LambdaFunctionScheduled,
-                details(&[
-                    ("resource", Some(Value::String(resource.to_owned()))),
-                    ("input", Some(Value::String(params_text))),
+                details([
+                    ("resource", json(Value::String(resource.to_owned()))),
+                    ("input", document(&params)),
                     ("inputDetails", not_truncated()),
-                    ("timeoutInSeconds", timeout_s.map(Value::from)),
+                    (
+                        "timeoutInSeconds",
+                        timeout_s.map(Value::from).map(DetailValue::Json),
+                    ),
                 ]),
             );
             self.emit(Some(fid), EventType::LambdaFunctionStarted, None);
@@ -1932,21 +1986,27 @@ impl Execution {
             self.emit(
                 Some(fid),
                 EventType::TaskScheduled,
-                details(&[
-                    ("resourceType", Some(Value::String(resource_type.clone()))),
-                    ("resource", Some(Value::String(resource_name.clone()))),
-                    ("region", Some(Value::String(self.context.region().to_owned()))),
-                    ("parameters", Some(Value::String(params_text))),
-                    ("timeoutInSeconds", timeout_s.map(Value::from)),
-                    ("heartbeatInSeconds", heartbeat_s.map(Value::from)),
+                details([
+                    ("resourceType", json(Value::String(resource_type.clone()))),
+                    ("resource", json(Value::String(resource_name.clone()))),
+                    ("region", json(Value::String(self.context.region().to_owned()))),
+                    ("parameters", document(&params)),
+                    (
+                        "timeoutInSeconds",
+                        timeout_s.map(Value::from).map(DetailValue::Json),
+                    ),
+                    (
+                        "heartbeatInSeconds",
+                        heartbeat_s.map(Value::from).map(DetailValue::Json),
+                    ),
                 ]),
             );
             self.emit(
                 Some(fid),
                 EventType::TaskStarted,
-                details(&[
-                    ("resourceType", Some(Value::String(resource_type.clone()))),
-                    ("resource", Some(Value::String(resource_name.clone()))),
+                details([
+                    ("resourceType", json(Value::String(resource_type.clone()))),
+                    ("resource", json(Value::String(resource_name.clone()))),
                 ]),
             );
         }
@@ -1982,14 +2042,23 @@ impl Execution {
         Ok(Step::Pending)
     }
 
-    fn task_details(&self, t: &TaskEntry, fields: &[(&str, Option<Value>)]) -> Option<Value> {
-        let mut all: Vec<(&str, Option<Value>)> = Vec::new();
-        if !t.lambda_events {
-            all.push(("resourceType", Some(Value::String(t.resource_type.clone()))));
-            all.push(("resource", Some(Value::String(t.resource_name.clone()))));
+    fn task_details<const N: usize>(
+        &self,
+        t: &TaskEntry,
+        fields: [(&'static str, Option<DetailValue>); N],
+    ) -> Option<Details> {
+        let mut all = if t.lambda_events {
+            Details::default()
+        } else {
+            Details::from_fields([
+                ("resourceType", json(Value::String(t.resource_type.clone()))),
+                ("resource", json(Value::String(t.resource_name.clone()))),
+            ])
+        };
+        for (k, v) in fields {
+            all.push(k, v);
         }
-        all.extend(fields.iter().cloned());
-        details(&all)
+        Some(all)
     }
 
     fn on_task_returned(&mut self, machine: &StateMachine, task_id: TaskId, output: Value) {
@@ -1997,8 +2066,8 @@ impl Execution {
         if t.phase == TaskPhase::Invoking && t.token.is_some() {
             let d = self.task_details(
                 t,
-                &[
-                    ("output", Some(Value::String(output.to_string()))),
+                [
+                    ("output", document(&Arc::new(output))),
                     ("outputDetails", not_truncated()),
                 ],
             );
@@ -2043,21 +2112,19 @@ impl Execution {
         let Some(state) = self.state_of(machine, fid) else {
             return;
         };
-        let text = json_text(&output);
+        let size = json_size(&output);
         let ty = if t.lambda_events {
             EventType::LambdaFunctionSucceeded
         } else {
             EventType::TaskSucceeded
         };
+        let output = Arc::new(output);
         let d = self.task_details(
             &t,
-            &[
-                ("output", Some(Value::String(text.clone()))),
-                ("outputDetails", not_truncated()),
-            ],
+            [("output", document(&output)), ("outputDetails", not_truncated())],
         );
         self.emit(Some(fid), ty, d);
-        if text.len() > MAX_PAYLOAD_BYTES {
+        if size > MAX_PAYLOAD_BYTES {
             let err = StatesError::new(
                 STATES_DATA_LIMIT_EXCEEDED,
                 format!(
@@ -2078,16 +2145,17 @@ impl Execution {
         let input = self
             .frames
             .get(&fid)
-            .map(|f| f.input.clone())
-            .unwrap_or(Value::Null);
+            .map(|f| Arc::clone(&f.input))
+            .unwrap_or_default();
         let ctx = self.context_object(state, fid, t.token.as_deref(), None);
         let res = if state.jsonata {
             self.jsonata_output(fid, state, &input, &ctx, &[("result", &output)])
         } else {
-            self.finish_output(fid, state, &input, output, result_selector, result_path, &ctx)
+            let result = Arc::unwrap_or_clone(output);
+            self.finish_output(fid, state, &input, result, result_selector, result_path, &ctx)
         };
         let step = match res {
-            Ok(out) => Step::Done(out),
+            Ok(out) => Step::Done(Arc::new(out)),
             Err(e) => Step::Fail(self.runtime_context(fid, state, e)),
         };
         self.finish_step(machine, fid, state, step);
@@ -2104,9 +2172,12 @@ impl Execution {
         };
         let d = self.task_details(
             &t,
-            &[
-                ("error", Some(Value::String(err.error.clone()))),
-                ("cause", err.cause.clone().map(Value::String)),
+            [
+                ("error", json(Value::String(err.error.clone()))),
+                (
+                    "cause",
+                    err.cause.clone().map(Value::String).map(DetailValue::Json),
+                ),
             ],
         );
         self.emit(Some(t.frame), ty, d);
@@ -2128,9 +2199,9 @@ impl Execution {
                 self.emit(
                     Some(ROOT),
                     EventType::ExecutionTimedOut,
-                    details(&[
-                        ("error", Some(Value::String(STATES_TIMEOUT.into()))),
-                        ("cause", Some(Value::String(cause.clone()))),
+                    details([
+                        ("error", json(Value::String(STATES_TIMEOUT.into()))),
+                        ("cause", json(Value::String(cause.clone()))),
                     ]),
                 );
                 self.status = ExecutionStatus::TimedOut {
@@ -2151,7 +2222,7 @@ impl Execution {
                     Some(Activity::Wait { output, .. }) => output,
                     _ => return,
                 };
-                self.finish_step(machine, fid, state, Step::Done(output));
+                self.finish_step(machine, fid, state, Step::Done(Arc::new(output)));
             }
             TimerKind::Backoff => {
                 let Some(state) = self.state_of(machine, fid) else {
@@ -2179,9 +2250,9 @@ impl Execution {
                 };
                 let d = self.task_details(
                     &t,
-                    &[
-                        ("error", Some(Value::String(error.into()))),
-                        ("cause", Some(Value::String(cause.into()))),
+                    [
+                        ("error", json(Value::String(error.into()))),
+                        ("cause", json(Value::String(cause.into()))),
                     ],
                 );
                 self.emit(Some(fid), ty, d);
@@ -2249,6 +2320,12 @@ fn seconds(s: f64) -> Duration {
     Duration::seconds_f64(s.max(0.0))
 }
 
+/// A JSONPath state whose `InputPath` and `OutputPath` are both `$`: its output is its input, shared.
+fn passes_through(state: &State) -> bool {
+    let root = |p: &Option<JsonPath>| p.as_ref().is_some_and(|p| p.is_root() && !p.is_context());
+    !state.jsonata && root(&state.input_path) && root(&state.output_path)
+}
+
 fn select(path: &JsonPath, input: &Value, ctx: &Value) -> Result<Value, StatesError> {
     let doc = if path.is_context() { ctx } else { input };
     path.select(doc)
@@ -2307,16 +2384,55 @@ fn jeval(t: &JTemplate, input: &Value, env: &Value, extra: &[(&str, &Value)]) ->
     })
 }
 
-/// JSON text for history and size checks. `serde_json::to_string` writes bytes straight into a buffer;
-/// `Value`'s `Display` goes through `fmt::Write` and measured about twice as slow in profiles.
-fn json_text(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| v.to_string())
+/// The length in bytes of `v`'s compact JSON text, exactly as `serde_json` writes it, without writing
+/// it: the 256 KiB payload limit is checked on every state's input and output, and measuring by
+/// serialising into a counting writer was a tenth of the engine's time.
+pub(crate) fn json_size(v: &Value) -> usize {
+    match v {
+        Value::Null => 4,
+        Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(n) => number_size(n),
+        Value::String(s) => string_size(s),
+        Value::Array(a) => 2 + a.len().saturating_sub(1) + a.iter().map(json_size).sum::<usize>(),
+        Value::Object(m) => {
+            2 + m.len().saturating_sub(1)
+                + m.iter()
+                    .map(|(k, v)| string_size(k) + 1 + json_size(v))
+                    .sum::<usize>()
+        }
+    }
 }
 
-fn json_size(v: &Value) -> usize {
-    let mut c = Counter(0);
-    let _ = serde_json::to_writer(&mut c, v);
-    c.0
+fn number_size(n: &serde_json::Number) -> usize {
+    fn digits(mut u: u64) -> usize {
+        let mut d = 1;
+        while u >= 10 {
+            u /= 10;
+            d += 1;
+        }
+        d
+    }
+    if let Some(u) = n.as_u64() {
+        digits(u)
+    } else if let Some(i) = n.as_i64() {
+        1 + digits(i.unsigned_abs())
+    } else {
+        n.to_string().len()
+    }
+}
+
+/// A quoted string with serde_json's escapes: `\"`, `\\` and the short forms of `\b \f \n \r \t`
+/// take two bytes, other control characters six (`\u001f`).
+fn string_size(s: &str) -> usize {
+    2 + s.len()
+        + s.bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => 1,
+                0..=0x1f => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
 }
 
 fn resolve_seconds(s: &Seconds, input: &Value, ctx: &Value) -> Result<Option<u64>, StatesError> {
@@ -2344,23 +2460,6 @@ fn resolve_seconds(s: &Seconds, input: &Value, ctx: &Value) -> Result<Option<u64
             })
         }
     }
-}
-
-struct Counter(usize);
-
-impl std::io::Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-pub(crate) fn payload_too_large(v: &Value) -> bool {
-    let mut c = Counter(0);
-    serde_json::to_writer(&mut c, v).is_ok() && c.0 > MAX_PAYLOAD_BYTES
 }
 
 /// A 96-hex-character random token: unique and unguessable, and easy to pass around in URLs.
@@ -2392,5 +2491,42 @@ fn describe(t: &JTemplate) -> String {
     match t {
         JTemplate::Expr(e) => e.text().to_owned(),
         _ => "value".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_size;
+    use serde_json::json;
+
+    #[test]
+    fn json_size_is_the_length_of_serde_json_text() {
+        let cases = [
+            json!(null),
+            json!(true),
+            json!(false),
+            json!(0),
+            json!(9),
+            json!(10),
+            json!(-1),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(1.5),
+            json!(-0.0),
+            json!(1e300),
+            json!(0.1),
+            json!(""),
+            json!("plain"),
+            json!("quote\" backslash\\ slash/ nl\n cr\r tab\t bs\u{8} ff\u{c} nul\u{0} us\u{1f} del\u{7f}"),
+            json!("é ü 中文 🦀 \u{2028}"),
+            json!([]),
+            json!({}),
+            json!([1, [2, [3, {}]], {"a": []}]),
+            json!({"k\"ey": {"nested": [null, true, "x"]}, "b": -12.25, "": ""}),
+        ];
+        for v in cases {
+            let text = serde_json::to_string(&v).expect("serialise");
+            assert_eq!(json_size(&v), text.len(), "{text}");
+        }
     }
 }

@@ -30,7 +30,7 @@ pub use execution::{
     Command, Execution, ExecutionContext, ExecutionStatus, ExternalEvent, MAX_PAYLOAD_BYTES, TaskContext,
     TaskId, TimerId, TokenStatus,
 };
-pub use history::{EventType, HistoryEvent};
+pub use history::{DetailValue, Details, EventType, HistoryEvent};
 pub use lambda::{FunctionError, LambdaFunction, LambdaRegistry};
 pub use runner::{
     CallbackError, Clock, DriveMode, ExecutionSink, MemorySink, NullSink, Runner, RunnerError, SinkError,

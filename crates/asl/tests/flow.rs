@@ -243,7 +243,7 @@ async fn map_results_in_item_order_with_item_selector_and_concurrency() {
         .iter()
         .find(|e| e.event_type.as_str() == "MapStateStarted")
         .expect("started");
-    assert_eq!(started.detail("length"), Some(&json!(4)));
+    assert_eq!(started.detail("length"), Some(json!(4)));
     // With MaxConcurrency 2 the third iteration starts only when one of the first two finished.
     let iteration_starts: Vec<_> = ev
         .iter()

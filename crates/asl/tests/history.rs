@@ -47,7 +47,7 @@ async fn linear_machine_event_sequence_and_numbering() {
     }
     let scheduled = &ev[4];
     assert_eq!(
-        scheduled.details,
+        scheduled.details.as_ref().map(stepcart_asl::Details::to_json),
         Some(json!({
             "resourceType": "custom", "resource": "reserve", "region": "eu-west-1",
             "parameters": "{\"ok\":true}", "timeoutInSeconds": 30

@@ -72,7 +72,7 @@ async fn result_path_null_and_input_path_null() {
         .events("n")
         .into_iter()
         .filter(|e| e.event_type.as_str() == "TaskStateExited")
-        .map(|e| e.detail("output").cloned())
+        .map(|e| e.detail("output"))
         .collect();
     assert_eq!(exited, vec![Some(json!("{\"keep\":1}"))]);
 }

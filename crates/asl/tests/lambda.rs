@@ -76,8 +76,8 @@ async fn lambda_invoke_integration_wraps_the_result() {
         .into_iter()
         .find(|e| e.event_type.as_str() == "TaskScheduled")
         .expect("scheduled");
-    assert_eq!(scheduled.detail("resourceType"), Some(&json!("lambda")));
-    assert_eq!(scheduled.detail("resource"), Some(&json!("invoke")));
+    assert_eq!(scheduled.detail("resourceType"), Some(json!("lambda")));
+    assert_eq!(scheduled.detail("resource"), Some(json!("invoke")));
 }
 
 #[tokio::test]

@@ -230,7 +230,7 @@ async fn heartbeat_timeout_on_callback_task() {
         .into_iter()
         .find(|e| e.event_type.as_str() == "TaskTimedOut")
         .expect("timed out");
-    assert_eq!(timed_out.detail("error"), Some(&json!("States.HeartbeatTimeout")));
+    assert_eq!(timed_out.detail("error"), Some(json!("States.HeartbeatTimeout")));
     assert_eq!(timed_out.timestamp - T0, Duration::seconds(30));
 }
 

@@ -79,10 +79,9 @@ async fn branch_variables_stay_inside_and_outer_ones_are_readable() {
         .events("v3")
         .into_iter()
         .find(|e| {
-            e.event_type.to_string() == "PassStateExited"
-                && e.details.as_ref().is_some_and(|d| d["name"] == "B2")
+            e.event_type.to_string() == "PassStateExited" && e.detail("name").is_some_and(|n| n == "B2")
         })
-        .and_then(|e| e.details)
+        .and_then(|e| e.details.as_ref().map(stepcart_asl::Details::to_json))
         .expect("B2 exited");
     assert_eq!(branch_output["output"], json!(r#"{"outer":"o","inner":"i"}"#));
 }

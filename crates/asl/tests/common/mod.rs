@@ -123,7 +123,7 @@ pub fn clock() -> VirtualClock {
 
 pub fn output(exec: &Execution) -> Value {
     match exec.status() {
-        ExecutionStatus::Succeeded { output } => output.clone(),
+        ExecutionStatus::Succeeded { output } => (**output).clone(),
         other => panic!("expected success, got {other:?}"),
     }
 }
