@@ -127,7 +127,7 @@ impl StateMachine {
 
     /// Top-level state names in definition order.
     pub fn state_names(&self) -> Vec<String> {
-        self.root.states.iter().map(|s| s.name.clone()).collect()
+        self.root.states.iter().map(|s| s.name.to_string()).collect()
     }
 
     pub fn query_language(&self) -> QueryLanguage {
@@ -156,14 +156,14 @@ impl StateMachine {
 /// One step from a scope into a nested one: a Parallel branch (`branch = Some(i)`) or a Map processor.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ScopeStep {
-    pub state: String,
+    pub state: Name,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Scope {
-    pub start_at: String,
+    pub start_at: Name,
     pub states: Vec<State>,
     index: HashMap<String, usize>,
 }
@@ -174,9 +174,12 @@ impl Scope {
     }
 }
 
+/// A state's name, shared by the definition, the running frames and history without copying it.
+pub(crate) type Name = std::sync::Arc<str>;
+
 #[derive(Debug, Clone)]
 pub(crate) struct State {
-    pub name: String,
+    pub name: Name,
     pub kind: StateKind,
     /// `None` means `"InputPath": null` (the state sees `{}`); absent defaults to `$`.
     pub input_path: Option<JsonPath>,
@@ -248,7 +251,7 @@ const RESERVED_VARIABLES: &[&str] = &["states"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Transition {
-    Next(String),
+    Next(Name),
     End,
 }
 
@@ -339,10 +342,10 @@ pub(crate) enum StateKind {
         heartbeat: Option<Seconds>,
     },
     Choice {
-        choices: Vec<(ChoiceRule, String)>,
+        choices: Vec<(ChoiceRule, Name)>,
         /// Per rule: its own `Assign` and (JSONata) `Output`.
         rule_io: Vec<(Option<Assign>, Option<JTemplate>)>,
-        default: Option<String>,
+        default: Option<Name>,
     },
     Wait {
         wait: WaitSpec,
@@ -399,7 +402,7 @@ impl Retrier {
 #[derive(Debug, Clone)]
 pub(crate) struct Catcher {
     pub error_equals: Vec<String>,
-    pub next: String,
+    pub next: Name,
     pub result_path: ResultPath,
     pub assign: Option<Assign>,
     pub output: Option<JTemplate>,
@@ -849,7 +852,7 @@ impl Validator {
         let index: HashMap<String, usize> = states
             .iter()
             .enumerate()
-            .map(|(i, s)| (s.name.clone(), i))
+            .map(|(i, s)| (s.name.to_string(), i))
             .collect();
         let names: BTreeSet<&str> = states_obj.fields.iter().map(|(n, _)| n.as_str()).collect();
         let start_at = start_at?;
@@ -896,14 +899,14 @@ impl Validator {
                 if let Transition::Next(t) = &s.next {
                     queue.push_back(t);
                 }
-                queue.extend(s.catch.iter().map(|c| c.next.as_str()));
+                queue.extend(s.catch.iter().map(|c| &*c.next));
                 if let StateKind::Choice { choices, default, .. } = &s.kind {
-                    queue.extend(choices.iter().map(|(_, n)| n.as_str()));
-                    queue.extend(default.iter().map(String::as_str));
+                    queue.extend(choices.iter().map(|(_, n)| &**n));
+                    queue.extend(default.iter().map(|d| &**d));
                 }
             }
             for s in &states {
-                if !seen.contains(s.name.as_str()) {
+                if !seen.contains(&*s.name) {
                     self.problem(
                         &states_obj.ptr(&s.name),
                         format!("state \"{}\" is not reachable from StartAt", s.name),
@@ -912,7 +915,7 @@ impl Validator {
             }
         }
         Some(Scope {
-            start_at,
+            start_at: start_at.into(),
             states,
             index,
         })
@@ -1104,7 +1107,7 @@ impl Validator {
                     self.problem(at, "a state must not have both \"Next\" and \"End\"");
                     Transition::End
                 }
-                (Some(_), None) => Transition::Next(self.string(&o, "Next").unwrap_or_default()),
+                (Some(_), None) => Transition::Next(self.string(&o, "Next").unwrap_or_default().into()),
                 (None, Some(OJson::Bool(true))) => Transition::End,
                 (None, Some(_)) => {
                     self.problem(&o.ptr("End"), "must be true");
@@ -1206,7 +1209,7 @@ impl Validator {
                                 },
                             );
                             if let (Some(rule), Some(next)) = (rule, next) {
-                                choices.push((rule, next));
+                                choices.push((rule, next.into()));
                                 rule_io.push(io);
                             }
                         }
@@ -1217,7 +1220,7 @@ impl Validator {
                 StateKind::Choice {
                     choices,
                     rule_io,
-                    default: self.string(&o, "Default"),
+                    default: self.string(&o, "Default").map(Into::into),
                 }
             }
             "Wait" => {
@@ -1397,7 +1400,7 @@ impl Validator {
         let needs_context = jsonata || assign.is_some() || may_read_context(&raw);
         let needs_execution_input = jsonata || assign.is_some() || may_read_execution_input(&raw);
         Some(State {
-            name: name.to_owned(),
+            name: name.into(),
             kind,
             input_path,
             output_path,
@@ -1702,7 +1705,7 @@ impl Validator {
             let result_path = self.path(&c, "ResultPath", true, true).flatten();
             out.push(Catcher {
                 error_equals,
-                next,
+                next: next.into(),
                 result_path,
                 assign: self.assign(&c, jsonata),
                 output: if jsonata {

@@ -16,14 +16,16 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::definition::{
-    Assign, BatchInput, FailPath, ResultPath, ScopeStep, Seconds, State, StateKind, StateMachine, Tolerance,
-    Transition, WaitSpec, parse_wait_timestamp,
+    Assign, BatchInput, FailPath, Name, ResultPath, ScopeStep, Seconds, State, StateKind, StateMachine,
+    Tolerance, Transition, WaitSpec, parse_wait_timestamp,
 };
 use crate::error::{
     STATES_DATA_LIMIT_EXCEEDED, STATES_HEARTBEAT_TIMEOUT, STATES_RESULT_PATH_MATCH_FAILURE, STATES_RUNTIME,
     STATES_TIMEOUT, StatesError, any_matches,
 };
-use crate::history::{DetailValue, Details, EventType, HistoryEvent, details, document, json, not_truncated};
+use crate::history::{
+    DetailValue, Details, EventType, HistoryEvent, details, document, json, name, not_truncated,
+};
 use crate::jsonata::{Env, JTemplate};
 use crate::jsonpath::JsonPath;
 use crate::jsonpath::{ENV_CONTEXT, ENV_VARIABLES};
@@ -228,10 +230,13 @@ struct ParentLink {
 struct Frame {
     scope: Vec<ScopeStep>,
     parent: Option<ParentLink>,
-    state: String,
+    state: Name,
     /// Shared with the history events that show it, and with the state's output when a state passes
     /// its input through unchanged.
     input: Arc<Value>,
+    /// The input's JSON size, so an output that is the input unchanged is not measured again.
+    #[serde(default)]
+    input_size: usize,
     #[serde(with = "time::serde::rfc3339")]
     entered_time: OffsetDateTime,
     entered_event_id: u64,
@@ -323,7 +328,7 @@ enum Work {
     /// `size`: the input's JSON size when the previous state has measured it already.
     Enter {
         frame: u64,
-        state: String,
+        state: Name,
         input: Arc<Value>,
         size: Option<usize>,
     },
@@ -334,7 +339,7 @@ enum Step {
     /// The state finished with this output and follows its own `Next`/`End`.
     Done(Arc<Value>),
     /// The state finished and goes to an explicit state (Choice, Catch).
-    Goto(String, Arc<Value>),
+    Goto(Name, Arc<Value>),
     Fail(StatesError),
 }
 
@@ -416,8 +421,9 @@ impl Execution {
             Box::new(Frame {
                 scope: Vec::new(),
                 parent: None,
-                state: String::new(),
+                state: Name::from(""),
                 input: Arc::default(),
+                input_size: 0,
                 entered_time: now,
                 entered_event_id: started,
                 last_event_id: started,
@@ -581,7 +587,7 @@ impl Execution {
         self.frames
             .values()
             .filter(|f| !f.state.is_empty())
-            .map(|f| f.state.clone())
+            .map(|f| f.state.to_string())
             .collect()
     }
 
@@ -740,17 +746,20 @@ impl Execution {
         fid: u64,
         token: Option<&str>,
         item: Option<(usize, &Value)>,
-    ) -> Value {
+    ) -> Cow<'static, Value> {
         if !state.needs_context {
-            let mut env = serde_json::Map::new();
-            env.insert(ENV_CONTEXT.into(), Value::Null);
-            env.insert(ENV_VARIABLES.into(), Value::Object(serde_json::Map::new()));
-            return Value::Object(env);
+            static EMPTY: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+                let mut env = serde_json::Map::new();
+                env.insert(ENV_CONTEXT.into(), Value::Null);
+                env.insert(ENV_VARIABLES.into(), Value::Object(serde_json::Map::new()));
+                Value::Object(env)
+            });
+            return Cow::Borrowed(&EMPTY);
         }
         let c = &self.context;
         let include_input = state.needs_execution_input;
         let (state, entered, retries) = match self.frames.get(&fid) {
-            Some(f) => (f.state.as_str(), f.entered_time, f.retry_total),
+            Some(f) => (&*f.state, f.entered_time, f.retry_total),
             None => ("", self.now, 0),
         };
         let mut ctx = json!({
@@ -774,7 +783,7 @@ impl Execution {
         let mut env = serde_json::Map::new();
         env.insert(ENV_CONTEXT.into(), ctx);
         env.insert(ENV_VARIABLES.into(), Value::Object(self.visible_vars(fid)));
-        Value::Object(env)
+        Cow::Owned(Value::Object(env))
     }
 
     /// The variables a frame sees: its own over its ancestors'.
@@ -861,7 +870,7 @@ impl Execution {
         &mut self,
         machine: &StateMachine,
         fid: u64,
-        name: String,
+        name: Name,
         input: Arc<Value>,
         size: Option<usize>,
     ) {
@@ -879,8 +888,9 @@ impl Execution {
         let size = size.unwrap_or_else(|| json_size(&input));
         let shown = document(&input);
         if let Some(f) = self.frames.get_mut(&fid) {
-            f.state = name.clone();
+            f.state = Arc::clone(&state.name);
             f.input = input;
+            f.input_size = size;
             f.entered_time = now;
             f.retry_counts = vec![0; state.retry.len()];
             f.retry_total = 0;
@@ -891,7 +901,7 @@ impl Execution {
             Some(fid),
             ty,
             details([
-                ("name", json(Value::String(name))),
+                ("name", self::name(&state.name)),
                 ("input", shown),
                 ("inputDetails", not_truncated()),
             ]),
@@ -1387,8 +1397,9 @@ impl Execution {
             Box::new(Frame {
                 scope,
                 parent: Some(ParentLink { frame: parent, index }),
-                state: String::new(),
+                state: Name::from(""),
                 input: Arc::default(),
+                input_size: 0,
                 entered_time: self.now,
                 entered_event_id: last_event_id,
                 last_event_id,
@@ -1429,10 +1440,7 @@ impl Execution {
             let started = self.emit(
                 Some(fid),
                 EventType::MapIterationStarted,
-                details([
-                    ("name", json(Value::String(state.name.clone()))),
-                    ("index", json(Value::from(index))),
-                ]),
+                details([("name", name(&state.name)), ("index", json(Value::from(index)))]),
             );
             let mut child_scope = scope;
             child_scope.push(ScopeStep {
@@ -1526,7 +1534,7 @@ impl Execution {
             None
         };
         let combined = apply_result_path(raw_input, selected, result_path)?;
-        let out = select_input(&state.output_path, &combined, ctx)?.into_owned();
+        let out = select_output(&state.output_path, combined, ctx)?;
         if let Some(doc) = assign_doc {
             self.assign(fid, &state.assign, raw_input, &doc, ctx, &[])?;
         }
@@ -1540,7 +1548,10 @@ impl Execution {
             Step::Done(output) => (state.next.clone(), output),
             Step::Goto(target, output) => (Transition::Next(target), output),
         };
-        let size = json_size(&output);
+        let size = match self.frames.get(&fid) {
+            Some(f) if Arc::ptr_eq(&f.input, &output) => f.input_size,
+            _ => json_size(&output),
+        };
         if size > MAX_PAYLOAD_BYTES {
             let err = StatesError::new(
                 STATES_DATA_LIMIT_EXCEEDED,
@@ -1556,7 +1567,7 @@ impl Execution {
             Some(fid),
             exited_type(state),
             details([
-                ("name", json(Value::String(state.name.clone()))),
+                ("name", name(&state.name)),
                 ("output", document(&output)),
                 ("outputDetails", not_truncated()),
             ]),
@@ -1739,7 +1750,7 @@ impl Execution {
             Some(fid),
             event,
             details([
-                ("name", json(Value::String(parent_state.name.clone()))),
+                ("name", name(&parent_state.name)),
                 ("index", json(Value::from(index))),
             ]),
         )
@@ -1828,7 +1839,7 @@ impl Execution {
                     Some(child),
                     EventType::MapIterationAborted,
                     details([
-                        ("name", json(Value::String(parent_state.name.clone()))),
+                        ("name", name(&parent_state.name)),
                         ("index", json(Value::from(index))),
                     ]),
                 );
@@ -1962,7 +1973,7 @@ impl Execution {
             execution_arn: self.context.execution_arn.clone(),
             execution_name: self.context.name.clone(),
             state_machine_arn: self.context.state_machine_arn.clone(),
-            state_name: state.name.clone(),
+            state_name: state.name.to_string(),
             attempt: frame.map_or(0, |f| f.retry_total),
             state_entered_time: frame.map_or(self.now, |f| f.entered_time),
         };
@@ -2346,6 +2357,14 @@ fn select_input<'a>(
     }
 }
 
+/// `OutputPath` over a document the state owns: `$` hands it on without a copy.
+fn select_output(path: &Option<JsonPath>, doc: Value, ctx: &Value) -> Result<Value, StatesError> {
+    match path {
+        Some(p) if p.is_root() && !p.is_context() => Ok(doc),
+        _ => select_input(path, &doc, ctx).map(Cow::into_owned),
+    }
+}
+
 fn apply_result_path(raw_input: &Value, result: Value, rp: &ResultPath) -> Result<Value, StatesError> {
     match rp {
         None => Ok(raw_input.clone()),
@@ -2425,6 +2444,13 @@ fn number_size(n: &serde_json::Number) -> usize {
 /// A quoted string with serde_json's escapes: `\"`, `\\` and the short forms of `\b \f \n \r \t`
 /// take two bytes, other control characters six (`\u001f`).
 fn string_size(s: &str) -> usize {
+    // Escapes are rare: one branch-free pass that the compiler vectorises finds whether there are any.
+    let plain = s
+        .bytes()
+        .fold(true, |plain, b| plain & (b >= 0x20) & (b != b'"') & (b != b'\\'));
+    if plain {
+        return 2 + s.len();
+    }
     2 + s.len()
         + s.bytes()
             .map(|b| match b {

@@ -33,6 +33,8 @@ pub enum DetailValue {
     Json(Value),
     /// A JSON document that history shows as its JSON text (`"input": "{\"a\":1}"`).
     Document(Arc<Value>),
+    /// A state's name, shared with the definition.
+    Name(Arc<str>),
     /// `{"truncated": false}`.
     NotTruncated,
 }
@@ -42,6 +44,7 @@ impl DetailValue {
         match self {
             DetailValue::Json(v) => v.clone(),
             DetailValue::Document(d) => Value::String(document_text(d)),
+            DetailValue::Name(n) => Value::String(n.to_string()),
             DetailValue::NotTruncated => serde_json::json!({"truncated": false}),
         }
     }
@@ -92,6 +95,7 @@ impl Serialize for Details {
             match v {
                 DetailValue::Json(v) => m.serialize_entry(k, v)?,
                 DetailValue::Document(d) => m.serialize_entry(k, &document_text(d))?,
+                DetailValue::Name(n) => m.serialize_entry(k, &**n)?,
                 DetailValue::NotTruncated => {
                     m.serialize_entry(k, &serde_json::json!({"truncated": false}))?
                 }
@@ -241,6 +245,10 @@ pub(crate) fn json(v: Value) -> Option<DetailValue> {
 
 pub(crate) fn document(d: &Arc<Value>) -> Option<DetailValue> {
     Some(DetailValue::Document(Arc::clone(d)))
+}
+
+pub(crate) fn name(n: &Arc<str>) -> Option<DetailValue> {
+    Some(DetailValue::Name(Arc::clone(n)))
 }
 
 pub(crate) fn not_truncated() -> Option<DetailValue> {
