@@ -198,24 +198,95 @@ pub(crate) struct State {
     /// the engine skips building them: that object holds a copy of the execution input and was the
     /// largest per-state cost in profiles.
     pub needs_context: bool,
-    /// Whether the state can read `$$.Execution.Input` (or the whole `$$` / `$$.Execution`); when not,
-    /// the context object is built without a copy of the execution input.
-    pub needs_execution_input: bool,
+    /// Which context object fields the state can read; only those are built (a copy of the execution
+    /// input and two formatted timestamps per state were a third of a checkout's engine time).
+    pub context_reads: ContextReads,
 }
 
-/// Conservatively: a `$$` not followed by `.`, `$$.Execution` not followed by `.`, or
-/// `$$.Execution.Input`, in any string; or any JSONata (`$states.context`).
-pub(crate) fn may_read_execution_input(v: &Value) -> bool {
-    any_text(v, &|s| {
-        s.contains("{%")
-            || s.match_indices("$$").any(|(i, _)| {
-                let rest = &s[i + 2..];
-                match rest.strip_prefix(".Execution") {
-                    Some(after) => !after.starts_with('.') || after.starts_with(".Input"),
-                    None => !rest.starts_with('.'),
-                }
-            })
-    })
+/// A set of context object fields (`$$.Execution.Name`, ...), found by scanning a state's strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ContextReads(u16);
+
+impl ContextReads {
+    pub(crate) const ALL: ContextReads = ContextReads(u16::MAX);
+    pub(crate) const EXECUTION_ID: u16 = 1 << 0;
+    pub(crate) const EXECUTION_INPUT: u16 = 1 << 1;
+    pub(crate) const EXECUTION_NAME: u16 = 1 << 2;
+    pub(crate) const EXECUTION_ROLE_ARN: u16 = 1 << 3;
+    pub(crate) const EXECUTION_START_TIME: u16 = 1 << 4;
+    pub(crate) const EXECUTION_REDRIVE_COUNT: u16 = 1 << 5;
+    pub(crate) const STATE_ENTERED_TIME: u16 = 1 << 6;
+    pub(crate) const STATE_NAME: u16 = 1 << 7;
+    pub(crate) const STATE_RETRY_COUNT: u16 = 1 << 8;
+    pub(crate) const STATE_MACHINE_ID: u16 = 1 << 9;
+    pub(crate) const STATE_MACHINE_NAME: u16 = 1 << 10;
+
+    pub(crate) fn has(self, field: u16) -> bool {
+        self.0 & field != 0
+    }
+
+    /// Conservative: a JSONata expression, or a `$$` not followed by `.Object.Field` naming a known
+    /// field (`$$`, `$$.Execution`, `$$['State']`, ...), reads everything. `Task` and `Map` are built
+    /// whenever the state has a token or an item, so reading them adds nothing here.
+    pub(crate) fn scan(v: &Value) -> ContextReads {
+        let mut reads = ContextReads(0);
+        visit_text(v, &mut |s| {
+            if s.contains("{%") {
+                reads = ContextReads::ALL;
+                return;
+            }
+            for (i, _) in s.match_indices("$$") {
+                reads.0 |= Self::field_at(&s[i + 2..]);
+            }
+        });
+        reads
+    }
+
+    fn field_at(rest: &str) -> u16 {
+        fn ident(s: &str) -> Option<(&str, &str)> {
+            let s = s.strip_prefix('.')?;
+            let end = s
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(s.len());
+            (end > 0).then(|| s.split_at(end))
+        }
+        let Some((object, rest)) = ident(rest) else {
+            return u16::MAX;
+        };
+        if object == "Task" || object == "Map" {
+            return 0;
+        }
+        let Some((field, _)) = ident(rest) else {
+            return u16::MAX;
+        };
+        match (object, field) {
+            ("Execution", "Id") => Self::EXECUTION_ID,
+            ("Execution", "Input") => Self::EXECUTION_INPUT,
+            ("Execution", "Name") => Self::EXECUTION_NAME,
+            ("Execution", "RoleArn") => Self::EXECUTION_ROLE_ARN,
+            ("Execution", "StartTime") => Self::EXECUTION_START_TIME,
+            ("Execution", "RedriveCount") => Self::EXECUTION_REDRIVE_COUNT,
+            ("State", "EnteredTime") => Self::STATE_ENTERED_TIME,
+            ("State", "Name") => Self::STATE_NAME,
+            ("State", "RetryCount") => Self::STATE_RETRY_COUNT,
+            ("StateMachine", "Id") => Self::STATE_MACHINE_ID,
+            ("StateMachine", "Name") => Self::STATE_MACHINE_NAME,
+            _ => u16::MAX,
+        }
+    }
+}
+
+/// Calls `f` on every string in `v`, object keys included.
+fn visit_text(v: &Value, f: &mut dyn FnMut(&str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|item| visit_text(item, f)),
+        Value::Object(m) => m.iter().for_each(|(k, v)| {
+            f(k);
+            visit_text(v, f)
+        }),
+        _ => {}
+    }
 }
 
 /// Whether any string in `v`, object keys included, satisfies `test`.
@@ -1398,7 +1469,11 @@ impl Validator {
         };
         let raw = v.to_value();
         let needs_context = jsonata || assign.is_some() || may_read_context(&raw);
-        let needs_execution_input = jsonata || assign.is_some() || may_read_execution_input(&raw);
+        let context_reads = if jsonata || assign.is_some() {
+            ContextReads::ALL
+        } else {
+            ContextReads::scan(&raw)
+        };
         Some(State {
             name: name.into(),
             kind,
@@ -1412,7 +1487,7 @@ impl Validator {
             output,
             arguments,
             needs_context,
-            needs_execution_input,
+            context_reads,
         })
     }
 
@@ -1851,7 +1926,10 @@ mod tests {
             json!("States.Format('{}', $$['Execution'])"),
             json!("{% $states.context %}"),
         ] {
-            assert!(may_read_execution_input(&reads), "{reads}");
+            let found = ContextReads::scan(&reads);
+            assert!(found.has(ContextReads::EXECUTION_INPUT), "{reads}");
+            let whole = reads != json!("$$.Execution.Input.x");
+            assert_eq!(found.has(ContextReads::STATE_ENTERED_TIME), whole, "{reads}");
             assert!(may_read_context(&reads), "{reads}");
         }
         for safe in [
@@ -1859,8 +1937,18 @@ mod tests {
             json!({"t.$": "$$.Task.Token"}),
             json!("$.Execution"),
         ] {
-            assert!(!may_read_execution_input(&safe), "{safe}");
+            assert!(
+                !ContextReads::scan(&safe).has(ContextReads::EXECUTION_INPUT),
+                "{safe}"
+            );
         }
+        let name_only =
+            ContextReads::scan(&json!({"n.$": "$$.Execution.Name", "k": "x-$$.State.RetryCount"}));
+        assert!(name_only.has(ContextReads::EXECUTION_NAME));
+        assert!(name_only.has(ContextReads::STATE_RETRY_COUNT));
+        assert!(!name_only.has(ContextReads::EXECUTION_START_TIME));
+        assert!(!name_only.has(ContextReads::STATE_MACHINE_ID));
+        assert!(ContextReads::scan(&json!("$$.Execution.Unknown")).has(ContextReads::EXECUTION_ID));
         assert!(may_read_context(&json!("$myVariable")));
         assert!(!may_read_context(&json!({"a.$": "$.x", "b": "plain $ 5"})));
     }

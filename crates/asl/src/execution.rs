@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::definition::{
-    Assign, BatchInput, FailPath, Name, ResultPath, ScopeStep, Seconds, State, StateKind, StateMachine,
-    Tolerance, Transition, WaitSpec, parse_wait_timestamp,
+    Assign, BatchInput, ContextReads, FailPath, Name, ResultPath, ScopeStep, Seconds, State, StateKind,
+    StateMachine, Tolerance, Transition, WaitSpec, parse_wait_timestamp,
 };
 use crate::error::{
     STATES_DATA_LIMIT_EXCEEDED, STATES_HEARTBEAT_TIMEOUT, STATES_RESULT_PATH_MATCH_FAILURE, STATES_RUNTIME,
@@ -757,22 +757,39 @@ impl Execution {
             return Cow::Borrowed(&EMPTY);
         }
         let c = &self.context;
-        let include_input = state.needs_execution_input;
+        let reads = state.context_reads;
         let (state, entered, retries) = match self.frames.get(&fid) {
             Some(f) => (&*f.state, f.entered_time, f.retry_total),
             None => ("", self.now, 0),
         };
+        // Only the fields the state can read are built; the others are absent, which no path can tell.
+        let object = |fields: &[(u16, &str, &dyn Fn() -> Value)]| {
+            Value::Object(
+                fields
+                    .iter()
+                    .filter(|(bit, _, _)| reads.has(*bit))
+                    .map(|(_, k, v)| ((*k).to_owned(), v()))
+                    .collect(),
+            )
+        };
         let mut ctx = json!({
-            "Execution": {
-                "Id": c.execution_arn,
-                "Input": if include_input { (*self.input).clone() } else { Value::Null },
-                "Name": c.name,
-                "RoleArn": c.role_arn,
-                "StartTime": iso_millis(c.start_time),
-                "RedriveCount": c.redrive_count,
-            },
-            "State": {"EnteredTime": iso_millis(entered), "Name": state, "RetryCount": retries},
-            "StateMachine": {"Id": c.state_machine_arn, "Name": c.state_machine_name},
+            "Execution": object(&[
+                (ContextReads::EXECUTION_ID, "Id", &|| json!(c.execution_arn)),
+                (ContextReads::EXECUTION_INPUT, "Input", &|| (*self.input).clone()),
+                (ContextReads::EXECUTION_NAME, "Name", &|| json!(c.name)),
+                (ContextReads::EXECUTION_ROLE_ARN, "RoleArn", &|| json!(c.role_arn)),
+                (ContextReads::EXECUTION_START_TIME, "StartTime", &|| json!(iso_millis(c.start_time))),
+                (ContextReads::EXECUTION_REDRIVE_COUNT, "RedriveCount", &|| json!(c.redrive_count)),
+            ]),
+            "State": object(&[
+                (ContextReads::STATE_ENTERED_TIME, "EnteredTime", &|| json!(iso_millis(entered))),
+                (ContextReads::STATE_NAME, "Name", &|| json!(state)),
+                (ContextReads::STATE_RETRY_COUNT, "RetryCount", &|| json!(retries)),
+            ]),
+            "StateMachine": object(&[
+                (ContextReads::STATE_MACHINE_ID, "Id", &|| json!(c.state_machine_arn)),
+                (ContextReads::STATE_MACHINE_NAME, "Name", &|| json!(c.state_machine_name)),
+            ]),
         });
         if let Some(t) = token {
             ctx["Task"] = json!({"Token": t});
