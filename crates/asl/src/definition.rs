@@ -221,6 +221,13 @@ impl ContextReads {
     pub(crate) const STATE_MACHINE_ID: u16 = 1 << 9;
     pub(crate) const STATE_MACHINE_NAME: u16 = 1 << 10;
 
+    pub(crate) const STATE_FIELDS: u16 =
+        Self::STATE_ENTERED_TIME | Self::STATE_NAME | Self::STATE_RETRY_COUNT;
+
+    pub(crate) fn bits(self) -> u16 {
+        self.0
+    }
+
     pub(crate) fn has(self, field: u16) -> bool {
         self.0 & field != 0
     }

@@ -336,14 +336,34 @@ enum Work {
 
 enum Step {
     Pending,
-    /// The state finished with this output and follows its own `Next`/`End`.
-    Done(Arc<Value>),
+    /// The state finished with this output and follows its own `Next`/`End`; with an upper bound on the
+    /// output's JSON size when one is known without measuring it.
+    Done(Arc<Value>, Option<usize>),
     /// The state finished and goes to an explicit state (Choice, Catch).
     Goto(Name, Arc<Value>),
     Fail(StatesError),
 }
 
 const ROOT: u64 = 0;
+
+/// The document a state's paths are evaluated against for `$$` and variables.
+enum PathEnv {
+    Static(&'static Value),
+    Shared(Arc<Value>),
+    Owned(Value),
+}
+
+impl std::ops::Deref for PathEnv {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        match self {
+            PathEnv::Static(v) => v,
+            PathEnv::Shared(v) => v,
+            PathEnv::Owned(v) => v,
+        }
+    }
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Execution {
@@ -370,6 +390,9 @@ pub struct Execution {
     work: VecDeque<Work>,
     #[serde(skip, default = "epoch")]
     now: OffsetDateTime,
+    /// Context objects that depend only on the execution, by the fields they hold.
+    #[serde(skip)]
+    shared_contexts: Vec<(u16, Arc<Value>)>,
 }
 
 fn epoch() -> OffsetDateTime {
@@ -399,6 +422,7 @@ impl Execution {
             commands: Vec::new(),
             work: VecDeque::new(),
             now,
+            shared_contexts: Vec::new(),
         };
         let started = exec.emit(
             None,
@@ -741,12 +765,12 @@ impl Execution {
 
     /// Context object (`$$`) as seen by the frame's current state.
     fn context_object(
-        &self,
+        &mut self,
         state: &State,
         fid: u64,
         token: Option<&str>,
         item: Option<(usize, &Value)>,
-    ) -> Cow<'static, Value> {
+    ) -> PathEnv {
         if !state.needs_context {
             static EMPTY: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
                 let mut env = serde_json::Map::new();
@@ -754,8 +778,48 @@ impl Execution {
                 env.insert(ENV_VARIABLES.into(), Value::Object(serde_json::Map::new()));
                 Value::Object(env)
             });
-            return Cow::Borrowed(&EMPTY);
+            return PathEnv::Static(&EMPTY);
         }
+        // What only depends on the execution (`$$.Execution.*`, `$$.StateMachine.*`, no variables in
+        // scope) is the same for every state that reads the same fields: built once, then shared.
+        let per_execution = token.is_none()
+            && item.is_none()
+            && !state.context_reads.has(ContextReads::STATE_FIELDS)
+            && !self.has_visible_vars(fid);
+        let key = state.context_reads.bits();
+        if per_execution {
+            if let Some((_, env)) = self.shared_contexts.iter().find(|(k, _)| *k == key) {
+                return PathEnv::Shared(Arc::clone(env));
+            }
+        }
+        let env = self.build_context(state, fid, token, item);
+        if per_execution {
+            let env = Arc::new(env);
+            self.shared_contexts.push((key, Arc::clone(&env)));
+            return PathEnv::Shared(env);
+        }
+        PathEnv::Owned(env)
+    }
+
+    fn has_visible_vars(&self, fid: u64) -> bool {
+        let mut cur = Some(fid);
+        while let Some(id) = cur {
+            let Some(f) = self.frames.get(&id) else { break };
+            if !f.vars.is_empty() {
+                return true;
+            }
+            cur = f.parent.as_ref().map(|p| p.frame);
+        }
+        false
+    }
+
+    fn build_context(
+        &self,
+        state: &State,
+        fid: u64,
+        token: Option<&str>,
+        item: Option<(usize, &Value)>,
+    ) -> Value {
         let c = &self.context;
         let reads = state.context_reads;
         let (state, entered, retries) = match self.frames.get(&fid) {
@@ -763,34 +827,56 @@ impl Execution {
             None => ("", self.now, 0),
         };
         // Only the fields the state can read are built; the others are absent, which no path can tell.
-        let object = |fields: &[(u16, &str, &dyn Fn() -> Value)]| {
-            Value::Object(
-                fields
-                    .iter()
-                    .filter(|(bit, _, _)| reads.has(*bit))
-                    .map(|(_, k, v)| ((*k).to_owned(), v()))
-                    .collect(),
-            )
+        let mut ctx = serde_json::Map::new();
+        let mut part = |name: &str, fields: &[(u16, &str, &dyn Fn() -> Value)]| {
+            let mut object = serde_json::Map::new();
+            for (bit, key, value) in fields {
+                if reads.has(*bit) {
+                    object.insert((*key).to_owned(), value());
+                }
+            }
+            if !object.is_empty() {
+                ctx.insert(name.to_owned(), Value::Object(object));
+            }
         };
-        let mut ctx = json!({
-            "Execution": object(&[
-                (ContextReads::EXECUTION_ID, "Id", &|| json!(c.execution_arn)),
+        let text = |s: &str| Value::String(s.to_owned());
+        part(
+            "Execution",
+            &[
+                (ContextReads::EXECUTION_ID, "Id", &|| text(&c.execution_arn)),
                 (ContextReads::EXECUTION_INPUT, "Input", &|| (*self.input).clone()),
-                (ContextReads::EXECUTION_NAME, "Name", &|| json!(c.name)),
+                (ContextReads::EXECUTION_NAME, "Name", &|| text(&c.name)),
                 (ContextReads::EXECUTION_ROLE_ARN, "RoleArn", &|| json!(c.role_arn)),
-                (ContextReads::EXECUTION_START_TIME, "StartTime", &|| json!(iso_millis(c.start_time))),
-                (ContextReads::EXECUTION_REDRIVE_COUNT, "RedriveCount", &|| json!(c.redrive_count)),
-            ]),
-            "State": object(&[
-                (ContextReads::STATE_ENTERED_TIME, "EnteredTime", &|| json!(iso_millis(entered))),
-                (ContextReads::STATE_NAME, "Name", &|| json!(state)),
+                (ContextReads::EXECUTION_START_TIME, "StartTime", &|| {
+                    Value::String(iso_millis(c.start_time))
+                }),
+                (ContextReads::EXECUTION_REDRIVE_COUNT, "RedriveCount", &|| {
+                    json!(c.redrive_count)
+                }),
+            ],
+        );
+        part(
+            "State",
+            &[
+                (ContextReads::STATE_ENTERED_TIME, "EnteredTime", &|| {
+                    Value::String(iso_millis(entered))
+                }),
+                (ContextReads::STATE_NAME, "Name", &|| text(state)),
                 (ContextReads::STATE_RETRY_COUNT, "RetryCount", &|| json!(retries)),
-            ]),
-            "StateMachine": object(&[
-                (ContextReads::STATE_MACHINE_ID, "Id", &|| json!(c.state_machine_arn)),
-                (ContextReads::STATE_MACHINE_NAME, "Name", &|| json!(c.state_machine_name)),
-            ]),
-        });
+            ],
+        );
+        part(
+            "StateMachine",
+            &[
+                (ContextReads::STATE_MACHINE_ID, "Id", &|| {
+                    text(&c.state_machine_arn)
+                }),
+                (ContextReads::STATE_MACHINE_NAME, "Name", &|| {
+                    text(&c.state_machine_name)
+                }),
+            ],
+        );
+        let mut ctx = Value::Object(ctx);
         if let Some(t) = token {
             ctx["Task"] = json!({"Token": t});
         }
@@ -800,7 +886,7 @@ impl Execution {
         let mut env = serde_json::Map::new();
         env.insert(ENV_CONTEXT.into(), ctx);
         env.insert(ENV_VARIABLES.into(), Value::Object(self.visible_vars(fid)));
-        Cow::Owned(Value::Object(env))
+        Value::Object(env)
     }
 
     /// The variables a frame sees: its own over its ancestors'.
@@ -979,7 +1065,7 @@ impl Execution {
             } => {
                 if j {
                     let out = self.jsonata_output(fid, state, input, &ctx, &[])?;
-                    return Ok(Step::Done(Arc::new(out)));
+                    return Ok(Step::Done(Arc::new(out), None));
                 }
                 let effective = select_input(&state.input_path, input, &ctx)?;
                 let result = match (result, parameters) {
@@ -987,33 +1073,23 @@ impl Execution {
                     (None, Some(p)) => p.evaluate(&effective, &ctx)?,
                     (None, None) => effective.into_owned(),
                 };
-                Ok(Step::Done(Arc::new(self.finish_output(
-                    fid,
-                    state,
-                    input,
-                    result,
-                    &None,
-                    result_path,
-                    &ctx,
-                )?)))
+                self.finish_output(fid, state, input, result, &None, result_path, &ctx)
             }
             StateKind::Succeed => {
                 if j {
-                    return Ok(Step::Done(Arc::new(self.jsonata_output(
-                        fid,
-                        state,
-                        input,
-                        &ctx,
-                        &[],
-                    )?)));
+                    return Ok(Step::Done(
+                        Arc::new(self.jsonata_output(fid, state, input, &ctx, &[])?),
+                        None,
+                    ));
                 }
                 if passes_through(state) {
-                    return Ok(Step::Done(shared));
+                    return Ok(Step::Done(shared, None));
                 }
                 let effective = select_input(&state.input_path, input, &ctx)?;
-                Ok(Step::Done(Arc::new(
-                    select_input(&state.output_path, &effective, &ctx)?.into_owned(),
-                )))
+                Ok(Step::Done(
+                    Arc::new(select_input(&state.output_path, &effective, &ctx)?.into_owned()),
+                    None,
+                ))
             }
             StateKind::Fail {
                 error,
@@ -1501,7 +1577,7 @@ impl Execution {
                 result_path,
                 ..
             } => (result_selector, result_path),
-            _ => return Ok(Step::Done(Arc::new(result))),
+            _ => return Ok(Step::Done(Arc::new(result), None)),
         };
         let input = self
             .frames
@@ -1509,23 +1585,12 @@ impl Execution {
             .map(|f| Arc::clone(&f.input))
             .unwrap_or_default();
         if state.jsonata {
-            return Ok(Step::Done(Arc::new(self.jsonata_output(
-                fid,
-                state,
-                &input,
-                ctx,
-                &[("result", &result)],
-            )?)));
+            return Ok(Step::Done(
+                Arc::new(self.jsonata_output(fid, state, &input, ctx, &[("result", &result)])?),
+                None,
+            ));
         }
-        Ok(Step::Done(Arc::new(self.finish_output(
-            fid,
-            state,
-            &input,
-            result,
-            selector,
-            result_path,
-            ctx,
-        )?)))
+        self.finish_output(fid, state, &input, result, selector, result_path, ctx)
     }
 
     /// ResultSelector -> Assign (whose `$` is the selected result) -> ResultPath -> OutputPath. The
@@ -1540,7 +1605,7 @@ impl Execution {
         selector: &Option<Template>,
         result_path: &ResultPath,
         ctx: &Value,
-    ) -> Result<Value, StatesError> {
+    ) -> Result<Step, StatesError> {
         let selected = match selector {
             Some(s) => s.evaluate(&result, ctx)?,
             None => result,
@@ -1550,23 +1615,34 @@ impl Execution {
         } else {
             None
         };
+        // An upper bound on the output's size from the input's (known) and the result's, so the large
+        // document a workflow carries along is not measured again after every state.
+        let input_size = self.frames.get(&fid).map(|f| f.input_size);
+        let bound = match (result_path, input_size) {
+            (None, Some(input)) => Some(input),
+            (Some(p), _) if p.is_root() => Some(json_size(&selected)),
+            (Some(p), Some(input)) => Some(input + json_size(&selected) + result_path_growth(p)),
+            (_, None) => None,
+        }
+        .filter(|_| is_root_path(&state.output_path));
         let combined = apply_result_path(raw_input, selected, result_path)?;
         let out = select_output(&state.output_path, combined, ctx)?;
         if let Some(doc) = assign_doc {
             self.assign(fid, &state.assign, raw_input, &doc, ctx, &[])?;
         }
-        Ok(out)
+        Ok(Step::Done(Arc::new(out), bound))
     }
 
     fn finish_step(&mut self, machine: &StateMachine, fid: u64, state: &State, step: Step) {
-        let (next, output) = match step {
+        let (next, output, bound) = match step {
             Step::Pending => return,
             Step::Fail(err) => return self.handle_error(machine, fid, state, err),
-            Step::Done(output) => (state.next.clone(), output),
-            Step::Goto(target, output) => (Transition::Next(target), output),
+            Step::Done(output, bound) => (state.next.clone(), output, bound),
+            Step::Goto(target, output) => (Transition::Next(target), output, None),
         };
-        let size = match self.frames.get(&fid) {
-            Some(f) if Arc::ptr_eq(&f.input, &output) => f.input_size,
+        let size = match (self.frames.get(&fid), bound) {
+            (Some(f), _) if Arc::ptr_eq(&f.input, &output) => f.input_size,
+            (_, Some(bound)) if bound <= MAX_PAYLOAD_BYTES => bound,
             _ => json_size(&output),
         };
         if size > MAX_PAYLOAD_BYTES {
@@ -2178,12 +2254,13 @@ impl Execution {
         let ctx = self.context_object(state, fid, t.token.as_deref(), None);
         let res = if state.jsonata {
             self.jsonata_output(fid, state, &input, &ctx, &[("result", &output)])
+                .map(|out| Step::Done(Arc::new(out), None))
         } else {
             let result = Arc::unwrap_or_clone(output);
             self.finish_output(fid, state, &input, result, result_selector, result_path, &ctx)
         };
         let step = match res {
-            Ok(out) => Step::Done(Arc::new(out)),
+            Ok(step) => step,
             Err(e) => Step::Fail(self.runtime_context(fid, state, e)),
         };
         self.finish_step(machine, fid, state, step);
@@ -2250,7 +2327,7 @@ impl Execution {
                     Some(Activity::Wait { output, .. }) => output,
                     _ => return,
                 };
-                self.finish_step(machine, fid, state, Step::Done(Arc::new(output)));
+                self.finish_step(machine, fid, state, Step::Done(Arc::new(output), None));
             }
             TimerKind::Backoff => {
                 let Some(state) = self.state_of(machine, fid) else {
@@ -2350,8 +2427,19 @@ fn seconds(s: f64) -> Duration {
 
 /// A JSONPath state whose `InputPath` and `OutputPath` are both `$`: its output is its input, shared.
 fn passes_through(state: &State) -> bool {
-    let root = |p: &Option<JsonPath>| p.as_ref().is_some_and(|p| p.is_root() && !p.is_context());
-    !state.jsonata && root(&state.input_path) && root(&state.output_path)
+    !state.jsonata && is_root_path(&state.input_path) && is_root_path(&state.output_path)
+}
+
+fn is_root_path(p: &Option<JsonPath>) -> bool {
+    p.as_ref().is_some_and(|p| p.is_root() && !p.is_context())
+}
+
+/// How much a `ResultPath` can add to a document besides the result itself: at most, one new object
+/// per path segment, each with its key. A segment's key is at most its text in the path, and escaping
+/// a character takes at most six bytes; `"key":{}` and a comma add five more per segment.
+fn result_path_growth(p: &JsonPath) -> usize {
+    let text = p.text_len();
+    6 * text + 5 * text + 2
 }
 
 fn select(path: &JsonPath, input: &Value, ctx: &Value) -> Result<Value, StatesError> {

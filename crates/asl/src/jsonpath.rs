@@ -82,6 +82,11 @@ pub(crate) const ENV_CONTEXT: &str = "\u{0}context";
 pub(crate) const ENV_VARIABLES: &str = "\u{0}variables";
 
 impl JsonPath {
+    /// The length of the path as written.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     pub fn parse(text: &str) -> Result<JsonPath, PathError> {
         let syntax = |reason: &str| PathError::Syntax {
             path: text.to_owned(),
