@@ -787,10 +787,8 @@ impl Execution {
             && !state.context_reads.has(ContextReads::STATE_FIELDS)
             && !self.has_visible_vars(fid);
         let key = state.context_reads.bits();
-        if per_execution {
-            if let Some((_, env)) = self.shared_contexts.iter().find(|(k, _)| *k == key) {
-                return PathEnv::Shared(Arc::clone(env));
-            }
+        if per_execution && let Some((_, env)) = self.shared_contexts.iter().find(|(k, _)| *k == key) {
+            return PathEnv::Shared(Arc::clone(env));
         }
         let env = self.build_context(state, fid, token, item);
         if per_execution {
