@@ -169,7 +169,8 @@ pub enum Command {
     InvokeTask {
         task_id: TaskId,
         resource: String,
-        parameters: Value,
+        /// Shared with the task's history event rather than copied.
+        parameters: Arc<Value>,
         task_token: Option<String>,
         context: TaskContext,
     },
@@ -690,7 +691,7 @@ impl Execution {
         Command::InvokeTask {
             task_id,
             resource: t.resource.clone(),
-            parameters: (*t.parameters).clone(),
+            parameters: Arc::clone(&t.parameters),
             task_token: t.token.clone(),
             context: t.context.clone(),
         }

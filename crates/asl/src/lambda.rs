@@ -135,7 +135,7 @@ impl TaskInvoker for LambdaRegistry {
     async fn invoke(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
         if is_function_arn(&req.resource) {
             let resource = req.resource.clone();
-            return self.call(&resource, req.parameters.clone(), &req).await;
+            return self.call(&resource, (*req.parameters).clone(), &req).await;
         }
         if lambda_invoke_integration(&req.resource) {
             let Some(function) = req.parameters.get("FunctionName").and_then(Value::as_str) else {

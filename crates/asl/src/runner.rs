@@ -21,7 +21,9 @@ use crate::history::HistoryEvent;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskRequest {
     pub resource: String,
-    pub parameters: Value,
+    /// The task's input; shared with the execution's history, so a handler that needs to own it clones
+    /// only what it keeps.
+    pub parameters: Arc<Value>,
     pub task_token: Option<String>,
     pub context: TaskContext,
 }
