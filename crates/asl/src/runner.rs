@@ -389,8 +389,12 @@ impl Runner {
         let mut tokens: Vec<String> = Vec::new();
         let mut inflight: FuturesUnordered<BoxFuture<'static, ExternalEvent>> = FuturesUnordered::new();
         let result = loop {
+            // The batch is dropped once recorded: held across the wait below, it would keep every
+            // document the batch's events share alive for as long as the execution is parked.
             let events = exec.take_new_events();
-            if let Err(e) = self.sink.record(&exec, &events).await {
+            let recorded = self.sink.record(&exec, &events).await;
+            drop(events);
+            if let Err(e) = recorded {
                 break Err(RunnerError::Sink(e));
             }
             self.sync_tokens(&exec, &tx, &mut tokens);
