@@ -563,7 +563,38 @@ impl Inventory for DynamoStore {
 
     async fn release(&self, reservation_id: &str) -> Result<ReleaseOutcome, PortError> {
         let Some(stored) = self.load_reservation(reservation_id).await? else {
-            return Ok(ReleaseOutcome::NotFound);
+            // A tombstone, so a reservation whose task is still running somewhere (it timed out and
+            // this compensation ran) fails its condition instead of landing later and stranding units.
+            let now = now_rfc3339();
+            let tombstone = self
+                .client
+                .put_item()
+                .table_name(&self.tables.reservations)
+                .item("reservationId", s(reservation_id))
+                .item("executionName", s(""))
+                .item("status", s(ReservationStatus::Released.as_str()))
+                .item("lines", AttributeValue::L(Vec::new()))
+                .item("createdAt", s(&now))
+                .item("updatedAt", s(&now))
+                .item("expiresAt", n(epoch_seconds() + RELEASED_TTL_SECONDS))
+                .condition_expression("attribute_not_exists(reservationId)")
+                .send()
+                .await;
+            return match tombstone {
+                Ok(_) => Ok(ReleaseOutcome::NotFound),
+                // The reservation landed meanwhile: release it as any other.
+                Err(SdkError::ServiceError(e))
+                    if matches!(
+                        e.err(),
+                        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(
+                            _
+                        )
+                    ) =>
+                {
+                    Box::pin(self.release(reservation_id)).await
+                }
+                Err(e) => Err(port_error("PutItem reservations", e)),
+            };
         };
         match stored.reservation.status {
             ReservationStatus::Released => return Ok(ReleaseOutcome::AlreadyReleased),

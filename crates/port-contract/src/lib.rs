@@ -283,6 +283,22 @@ pub async fn release_returns_units_once(store: &dyn ContractStore) {
         inv.release("res_never").await.expect("unknown"),
         ReleaseOutcome::NotFound
     );
+    // The release of an unknown reservation leaves a released tombstone: a reservation arriving late
+    // (its task timed out and was compensated) takes nothing.
+    let late = inv
+        .reserve("res_never", "exec-late", &[line("rel-A", 1)])
+        .await
+        .expect("late");
+    assert_eq!(
+        late.status,
+        ReservationStatus::Released,
+        "release: a tombstone stops a late reservation"
+    );
+    assert_eq!(
+        level(store, "rel-A").await.available,
+        4,
+        "release: a late reservation takes nothing"
+    );
     let released = inv.reservation("res_rel").await.expect("read").expect("kept");
     assert_eq!(released.status, ReservationStatus::Released);
     let again = inv

@@ -206,6 +206,15 @@ fn reserve_tx(
 fn release_tx(conn: &mut Connection, reservation_id: &str) -> Result<ReleaseOutcome, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let Some((reservation, _)) = load_reservation(&tx, reservation_id)? else {
+        // A tombstone: a reservation whose task is still running somewhere (it timed out, the
+        // compensation ran) must not land after this release and strand its units.
+        let now = now_rfc3339();
+        tx.execute(
+            "INSERT INTO reservations (reservation_id, execution_name, status, created_at, updated_at)
+             VALUES (?1, '', 'RELEASED', ?2, ?2)",
+            params![reservation_id, now],
+        )?;
+        tx.commit()?;
         return Ok(ReleaseOutcome::NotFound);
     };
     let outcome = match reservation.status {
