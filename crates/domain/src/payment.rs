@@ -97,3 +97,21 @@ pub enum PaymentError {
     #[error("no payment {0}")]
     NotFound(String),
 }
+
+/// What stepcart asked an external payment provider under one idempotency key. Written before the
+/// provider is called, so a compensation knows a charge may exist even when the provider's answer was
+/// lost; completed with the provider's payment id and status once known.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerEntry {
+    pub idempotency_key: String,
+    pub execution_name: String,
+    pub order_id: String,
+    pub amount: Money,
+    /// The provider's payment id (`pi_...`), once a call returned one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<String>,
+    /// `pending` until the provider answered, then the payment's status.
+    pub status: String,
+}
+

@@ -13,7 +13,7 @@ use crate::error::PortError;
 use crate::inventory::{ReleaseOutcome, Reservation, Shortage, StockLevel};
 use crate::notification::Notification;
 use crate::order::Order;
-use crate::payment::{Payment, PaymentError, PaymentRequest, RefundOutcome};
+use crate::payment::{LedgerEntry, Payment, PaymentError, PaymentRequest, RefundOutcome};
 
 #[async_trait]
 pub trait Catalog: Send + Sync {
@@ -78,6 +78,18 @@ pub trait PaymentGateway: Send + Sync {
     async fn retrieve(&self, payment_id: &str) -> Result<Payment, PaymentError>;
     /// Refunds a captured payment in full, or cancels one that was not captured. Idempotent by key.
     async fn refund(&self, payment_id: &str, idempotency_key: &str) -> Result<RefundOutcome, PaymentError>;
+}
+
+/// The payments ledger of an external provider (Stripe): by idempotency key, what was asked and what the
+/// provider answered. The provider itself cannot be searched by idempotency key, so `find_by_key` and the
+/// refund of a payment whose answer was lost read this.
+#[async_trait]
+pub trait PaymentLedger: Send + Sync {
+    /// Records an attempt before the provider is called. Idempotent: an existing entry is kept as is.
+    async fn begin(&self, entry: &LedgerEntry) -> Result<(), PortError>;
+    /// Records the provider's payment id and status for the key.
+    async fn record(&self, idempotency_key: &str, payment_id: &str, status: &str) -> Result<(), PortError>;
+    async fn entry(&self, idempotency_key: &str) -> Result<Option<LedgerEntry>, PortError>;
 }
 
 #[async_trait]
