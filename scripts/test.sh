@@ -55,6 +55,24 @@ else
   exit 1
 fi
 
+step "test services from PyPI: moto (DynamoDB, SSM, SNS, Step Functions APIs) and localstripe (Stripe API)"
+# Each in its own virtualenv under .tools; the tests start and stop the servers themselves.
+venv() { # dir requirement...
+  local dir=$1
+  shift
+  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/python" -c 'import sys; sys.exit(0)' 2>/dev/null; then
+    python3 -m venv "$dir" >&2
+  fi
+  "$dir/bin/pip" install --quiet --disable-pip-version-check "$@" >&2
+}
+venv "$tools/aws-py" 'moto[server]>=5.2,<6'
+venv "$tools/stripe-py" 'localstripe>=1.15,<2'
+export STEPCART_MOTO_PYTHON="$tools/aws-py/bin/python"
+export STEPCART_LOCALSTRIPE_PYTHON="$tools/stripe-py/bin/python"
+
+step "infrastructure: terraform fmt, checkov, consistency and deploy-script tests (scripts/test-infra.sh)"
+bash scripts/test-infra.sh
+
 step "tests (unit, integration, end-to-end)"
 cargo test --workspace --locked 2>&1 | tee "$tools/cargo-test.log"
 # cargo prints one summary per test binary; a single closing line makes the total easy to read.

@@ -373,9 +373,10 @@ impl Catalog for DynamoStore {
                 .map(|sku| HashMap::from([("pk".to_owned(), s(format!("PRODUCT#{sku}")))]))
                 .collect();
             let mut pending = Some(
+                // Eventually consistent: the catalog changes rarely (docs/data-model.md).
                 KeysAndAttributes::builder()
                     .set_keys(Some(keys))
-                    .consistent_read(true)
+                    .consistent_read(false)
                     .build()
                     .map_err(|e| PortError::Failed(format!("BatchGetItem: {e}")))?,
             );
