@@ -12,6 +12,7 @@ mod callbacks;
 mod config;
 mod dynamo;
 mod error;
+mod ledger;
 mod notify;
 mod tables;
 

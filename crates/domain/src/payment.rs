@@ -114,4 +114,3 @@ pub struct LedgerEntry {
     /// `pending` until the provider answered, then the payment's status.
     pub status: String,
 }
-
