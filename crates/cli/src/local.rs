@@ -73,6 +73,14 @@ pub struct Local {
     inner: Arc<Inner>,
 }
 
+/// Where the checkout's domain data (catalog, stock, reservations, orders, notifications, 3-D Secure
+/// waits) lives. Executions are always kept in the embedded store, which is the local engine's own.
+pub enum Backend {
+    Embedded,
+    #[cfg(feature = "aws")]
+    Aws(Box<crate::aws::AwsDomain>),
+}
+
 struct Inner {
     db: String,
     store: Store,
@@ -86,6 +94,11 @@ struct Inner {
 impl Local {
     /// Opens (creating if needed) the store at `db` and wires the engine to it.
     pub async fn open(db: &Path) -> Result<Local, LocalError> {
+        Local::open_with(db, Backend::Embedded).await
+    }
+
+    /// Like [`Local::open`], with the domain data where `backend` says.
+    pub async fn open_with(db: &Path, backend: Backend) -> Result<Local, LocalError> {
         let store_error = |message: String| LocalError::Store {
             path: db.display().to_string(),
             message,
@@ -95,7 +108,20 @@ impl Local {
         let checkout = Arc::new(checkout_state_machine()?);
         let owner = Arc::new(OnceLock::<Weak<Inner>>::new());
         let callbacks = Arc::new(LocalCallbacks { owner: owner.clone() });
-        let ports = Ports::from_store(store.clone(), payments.clone(), callbacks);
+        #[allow(unused_mut)]
+        let mut ports = Ports::from_store(store.clone(), payments.clone(), callbacks);
+        match backend {
+            Backend::Embedded => {}
+            #[cfg(feature = "aws")]
+            Backend::Aws(domain) => {
+                let crate::aws::AwsDomain { store, notifier } = *domain;
+                ports.catalog = Arc::new(store.clone());
+                ports.inventory = Arc::new(store.clone());
+                ports.orders = Arc::new(store.clone());
+                ports.authentication_waits = Arc::new(store);
+                ports.notifier = Arc::new(notifier);
+            }
+        }
         let mut functions = LambdaRegistry::new();
         for task in Task::ALL {
             functions.register(

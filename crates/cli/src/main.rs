@@ -2,6 +2,8 @@
 //!
 //! Exit codes: 0 success, 1 the thing it ran failed (a FAILED execution), 2 bad usage or unreadable input.
 
+#[cfg(feature = "aws")]
+mod aws;
 mod commands;
 mod local;
 mod output;
@@ -42,6 +44,12 @@ pub struct GlobalArgs {
     /// Print JSON on stdout instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Where `run`, `resume` and `payments` keep the checkout's domain data (catalog, stock, reservations,
+    /// orders, notifications): the embedded store, or DynamoDB and SNS through the standard AWS
+    /// configuration (`AWS_ENDPOINT_URL` for an emulator). `aws` needs a build with `--features aws` and
+    /// `stepcart aws bootstrap` first. Executions are always kept in the embedded store.
+    #[arg(long, global = true, value_enum, env = "STEPCART_BACKEND", default_value_t = commands::run::BackendArg::Embedded)]
+    pub backend: commands::run::BackendArg,
 }
 
 #[derive(Subcommand)]
@@ -73,6 +81,11 @@ enum Command {
     Check,
     /// Check ASL definitions statically (default: the checkout workflow).
     Validate { definitions: Vec<PathBuf> },
+    /// AWS resources for `--backend aws` (needs a build with `--features aws`).
+    Aws {
+        #[command(subcommand)]
+        command: commands::aws::AwsCommand,
+    },
 }
 
 /// What a command ends with; mapped to the process exit code.
@@ -125,6 +138,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome, UsageError> {
         Command::Resume => commands::run::resume(&global).await,
         Command::Check => commands::inspect::check(&global).await,
         Command::Validate { definitions } => commands::validate::run(&global, &definitions),
+        Command::Aws { command } => commands::aws::run(&global, command).await,
     }
 }
 

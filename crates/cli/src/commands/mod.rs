@@ -1,3 +1,4 @@
+pub mod aws;
 pub mod bench;
 pub mod exec;
 pub mod inspect;

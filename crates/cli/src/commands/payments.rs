@@ -19,7 +19,7 @@ pub enum PaymentsCommand {
 }
 
 pub async fn run(global: &GlobalArgs, command: PaymentsCommand) -> Result<Outcome, UsageError> {
-    let local = Local::open(&global.db).await?;
+    let local = super::run::open_local(global).await?;
     match command {
         PaymentsCommand::Authenticate { payment_id, fail } => {
             authenticate(global, &local, &payment_id, !fail).await

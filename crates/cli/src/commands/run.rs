@@ -24,6 +24,28 @@ pub struct RunArgs {
     pub no_wait: bool,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    Embedded,
+    Aws,
+}
+
+/// Opens the local runtime with the domain data where `--backend` says.
+pub async fn open_local(global: &GlobalArgs) -> Result<Local, UsageError> {
+    match global.backend {
+        BackendArg::Embedded => Ok(Local::open(&global.db).await?),
+        #[cfg(feature = "aws")]
+        BackendArg::Aws => {
+            let domain = crate::aws::AwsDomain::connect().await?;
+            Ok(Local::open_with(&global.db, crate::local::Backend::Aws(Box::new(domain))).await?)
+        }
+        #[cfg(not(feature = "aws"))]
+        BackendArg::Aws => Err(UsageError::Usage(
+            "--backend aws needs a stepcart built with the AWS adapters: cargo build --features aws".into(),
+        )),
+    }
+}
+
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, UsageError> {
     let input = super::read_json(&args.cart)?;
     let name = match args.name {
@@ -33,8 +55,9 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, UsageErr
         }
         None => new_execution_name(),
     };
-    let local = Local::open(&global.db).await?;
-    if local.ensure_seeded().await? {
+    let local = open_local(global).await?;
+    // The AWS backend's catalog is loaded by `stepcart aws bootstrap`.
+    if global.backend == BackendArg::Embedded && local.ensure_seeded().await? {
         eprintln!("seeded {} with the demo catalog", global.db.display());
     }
     local.show_progress(!args.no_wait && !global.json);
@@ -65,7 +88,7 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, UsageErr
 
 /// Continues executions left RUNNING.
 pub async fn resume(global: &GlobalArgs) -> Result<Outcome, UsageError> {
-    let local = Local::open(&global.db).await?;
+    let local = open_local(global).await?;
     local.show_progress(!global.json);
     let resumed = local.resume_all().await?;
     if resumed.is_empty() && !global.json {

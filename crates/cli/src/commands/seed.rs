@@ -6,7 +6,17 @@ use stepcart_domain::catalog::CatalogFile;
 use crate::local::{DEMO_CATALOG, Local};
 use crate::{GlobalArgs, Outcome, UsageError};
 
-pub async fn run(global: &GlobalArgs, catalog: Option<&Path>) -> Result<Outcome, UsageError> {
+/// A catalog file (or the demo catalog) as products and discounts.
+pub fn load_catalog(
+    catalog: Option<&Path>,
+) -> Result<
+    (
+        String,
+        Vec<stepcart_domain::catalog::StockedProduct>,
+        Vec<stepcart_domain::catalog::Discount>,
+    ),
+    UsageError,
+> {
     let (source, text) = match catalog {
         Some(path) => (
             path.display().to_string(),
@@ -20,6 +30,11 @@ pub async fn run(global: &GlobalArgs, catalog: Option<&Path>) -> Result<Outcome,
     let (products, discounts) = file
         .into_domain()
         .map_err(|e| UsageError::Usage(format!("{source}: {e}")))?;
+    Ok((source, products, discounts))
+}
+
+pub async fn run(global: &GlobalArgs, catalog: Option<&Path>) -> Result<Outcome, UsageError> {
+    let (source, products, discounts) = load_catalog(catalog)?;
     let local = Local::open(&global.db).await?;
     let report = local
         .store()

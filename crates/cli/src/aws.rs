@@ -1,0 +1,130 @@
+//! The AWS side of the CLI (cargo feature `aws`): the checkout's domain data on DynamoDB and SNS instead of
+//! the embedded store (`stepcart run --backend aws`), and `stepcart aws bootstrap`. Clients come from the
+//! standard AWS configuration; `AWS_ENDPOINT_URL` points them at a local endpoint such as moto.
+
+use stepcart_aws::bootstrap::{BootstrapReport, Environment, bootstrap};
+use stepcart_aws::{AwsClients, DynamoStore, SnsNotifier, TableNames};
+use stepcart_domain::catalog::{Discount, StockedProduct};
+
+use crate::local::LocalError;
+
+/// The environment whose resources the CLI uses: `STEPCART_ENV`, default `dev` (the names Terraform's
+/// dev environment uses).
+pub fn environment_name() -> String {
+    std::env::var("STEPCART_ENV")
+        .ok()
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| "dev".to_owned())
+}
+
+/// The AWS adapters of the domain ports the local engine's tasks use with `--backend aws`.
+pub struct AwsDomain {
+    pub store: DynamoStore,
+    pub notifier: SnsNotifier,
+}
+
+fn aws_error(message: impl std::fmt::Display) -> LocalError {
+    LocalError::Engine(format!("AWS backend: {message}"))
+}
+
+impl AwsDomain {
+    pub async fn connect() -> Result<AwsDomain, LocalError> {
+        let clients = AwsClients::from_env().await;
+        let tables = TableNames::from_env();
+        let env = Environment::new(&environment_name());
+        let topic_arn = match std::env::var("STEPCART_NOTIFICATIONS_TOPIC_ARN") {
+            Ok(arn) if !arn.is_empty() => arn,
+            _ => find_topic(&clients, &env.topic_name()).await?,
+        };
+        let missing = missing_tables(&clients, &tables).await?;
+        if !missing.is_empty() {
+            return Err(aws_error(format!(
+                "tables {} do not exist on this endpoint; run `stepcart aws bootstrap` first",
+                missing.join(", ")
+            )));
+        }
+        Ok(AwsDomain {
+            store: DynamoStore::new(clients.dynamodb.clone(), tables.clone()),
+            notifier: SnsNotifier::new(
+                clients.sns.clone(),
+                clients.dynamodb.clone(),
+                topic_arn,
+                tables.idempotency.clone(),
+            ),
+        })
+    }
+}
+
+async fn find_topic(clients: &AwsClients, name: &str) -> Result<String, LocalError> {
+    let mut next = None;
+    loop {
+        let page = clients
+            .sns
+            .list_topics()
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("ListTopics: {}", stepcart_aws_error_text(&e))))?;
+        if let Some(arn) = page
+            .topics()
+            .iter()
+            .filter_map(|t| t.topic_arn())
+            .find(|arn| arn.rsplit(':').next() == Some(name))
+        {
+            return Ok(arn.to_owned());
+        }
+        next = page.next_token;
+        if next.is_none() {
+            return Err(aws_error(format!(
+                "no SNS topic {name}; run `stepcart aws bootstrap` first or set STEPCART_NOTIFICATIONS_TOPIC_ARN"
+            )));
+        }
+    }
+}
+
+async fn missing_tables(clients: &AwsClients, tables: &TableNames) -> Result<Vec<String>, LocalError> {
+    let mut missing = Vec::new();
+    for table in tables.all() {
+        match clients.dynamodb.describe_table().table_name(table).send().await {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                missing.push(table.to_owned());
+            }
+            Err(e) => {
+                return Err(aws_error(format!(
+                    "DescribeTable {table}: {}",
+                    stepcart_aws_error_text(&e)
+                )));
+            }
+        }
+    }
+    Ok(missing)
+}
+
+fn stepcart_aws_error_text(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// `stepcart aws bootstrap`: tables, topic, parameters and the catalog, on the configured endpoint.
+pub async fn run_bootstrap(
+    products: &[StockedProduct],
+    discounts: &[Discount],
+) -> Result<(Environment, BootstrapReport), LocalError> {
+    let clients = AwsClients::from_env().await;
+    let mut env = Environment::new(&environment_name());
+    env.tables = TableNames::from_env();
+    let report = bootstrap(&clients, &env, products, discounts)
+        .await
+        .map_err(aws_error)?;
+    Ok((env, report))
+}
