@@ -22,8 +22,8 @@ fi
 if [ -z "${STEPCART_SKIP_LINT:-}" ]; then
   step "rustfmt"
   cargo fmt --all -- --check
-  step "clippy (workspace, all targets, warnings are errors)"
-  cargo clippy --workspace --all-targets --locked -- -D warnings
+  step "clippy (workspace, all targets and features, warnings are errors)"
+  cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 fi
 
 step "the default stepcart build carries no AWS SDK, Stripe or Lambda runtime crate"
@@ -74,7 +74,7 @@ step "infrastructure: terraform fmt, checkov, consistency and deploy-script test
 bash scripts/test-infra.sh
 
 step "tests (unit, integration, end-to-end)"
-cargo test --workspace --locked 2>&1 | tee "$tools/cargo-test.log"
+cargo test --workspace --all-features --locked 2>&1 | tee "$tools/cargo-test.log"
 # cargo prints one summary per test binary; a single closing line makes the total easy to read.
 python3 - "$tools/cargo-test.log" <<'PY'
 import re, sys
