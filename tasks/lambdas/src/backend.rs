@@ -1,7 +1,8 @@
-//! Which adapters a Lambda container uses. Until the AWS adapters land (DynamoDB, SSM, Stripe,
-//! `aws-sdk-sfn` callbacks: issue [3 of 6]), the only backend is the embedded store, at `STEPCART_DB`
-//! (default `/tmp/stepcart.db`), with the simulated payment provider: enough to run the functions under
-//! `cargo lambda watch` on a laptop.
+//! Which adapters a Lambda container uses, from its environment (set by Terraform, see
+//! docs/data-model.md): `STEPCART_BACKEND=aws` (DynamoDB tables `STEPCART_TABLE_*` / `STEPCART_ENV`, SNS
+//! topic `STEPCART_NOTIFICATIONS_TOPIC_ARN`, Step Functions callbacks) or `embedded` (the SQLite store at
+//! `STEPCART_DB`, default `/tmp/stepcart.db`, with the simulated payment provider: enough for
+//! `cargo lambda watch` on a laptop). Everything is built once per container and reused.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,32 +10,42 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use stepcart_domain::PortError;
-use stepcart_domain::ports::TaskCallbacks;
+use stepcart_domain::notification::Notification;
+use stepcart_domain::payment::{Payment, PaymentError, PaymentRequest, RefundOutcome};
+use stepcart_domain::ports::{Notifier, PaymentGateway, TaskCallbacks};
 use stepcart_store_sqlite::{SimulatedPayments, Store};
 use stepcart_tasks::Ports;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
-    #[error("STEPCART_BACKEND={0} is not available in this build (known: embedded)")]
+    #[error("STEPCART_BACKEND={0} is not known (embedded or aws)")]
     Unknown(String),
+    #[error("STEPCART_BACKEND=aws needs a build with the `aws` feature")]
+    NoAws,
     #[error("cannot open the embedded store at {path}: {message}")]
     Store { path: String, message: String },
 }
 
 /// Builds the ports from the environment, once per container.
-pub fn ports_from_env() -> Result<Ports, BackendError> {
+pub async fn ports_from_env() -> Result<Ports, BackendError> {
     let backend = std::env::var("STEPCART_BACKEND").unwrap_or_else(|_| "embedded".to_owned());
-    if backend != "embedded" {
-        return Err(BackendError::Unknown(backend));
+    match backend.as_str() {
+        "embedded" => {
+            let path = std::env::var_os("STEPCART_DB")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| "/tmp/stepcart.db".into());
+            let store = Store::open(&path).map_err(|e| BackendError::Store {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            Ok(embedded_ports(store))
+        }
+        #[cfg(feature = "aws")]
+        "aws" => Ok(aws_ports().await),
+        #[cfg(not(feature = "aws"))]
+        "aws" => Err(BackendError::NoAws),
+        other => Err(BackendError::Unknown(other.to_owned())),
     }
-    let path = std::env::var_os("STEPCART_DB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "/tmp/stepcart.db".into());
-    let store = Store::open(&path).map_err(|e| BackendError::Store {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    Ok(embedded_ports(store))
 }
 
 /// The embedded store and simulated payments behind every port.
@@ -43,21 +54,76 @@ pub fn embedded_ports(store: Store) -> Ports {
     Ports::from_store(store, payments, Arc::new(NoStepFunctionsClient))
 }
 
-/// A Lambda completes a task token through the Step Functions API; without an SFN client (issue 3) it
-/// says so instead of pretending.
+/// DynamoDB, SNS and Step Functions, from the standard AWS configuration.
+#[cfg(feature = "aws")]
+pub async fn aws_ports() -> Ports {
+    use stepcart_aws::{AwsClients, DynamoStore, SfnCallbacks, SnsNotifier, TableNames};
+    let clients = AwsClients::from_env().await;
+    let tables = TableNames::from_env();
+    let store = DynamoStore::new(clients.dynamodb.clone(), tables.clone());
+    let notifier: Arc<dyn Notifier> = match std::env::var("STEPCART_NOTIFICATIONS_TOPIC_ARN") {
+        Ok(arn) if !arn.is_empty() => Arc::new(SnsNotifier::new(
+            clients.sns.clone(),
+            clients.dynamodb.clone(),
+            arn,
+            tables.idempotency.clone(),
+        )),
+        _ => Arc::new(Unconfigured("STEPCART_NOTIFICATIONS_TOPIC_ARN is not set")),
+    };
+    Ports {
+        catalog: Arc::new(store.clone()),
+        inventory: Arc::new(store.clone()),
+        orders: Arc::new(store.clone()),
+        authentication_waits: Arc::new(store),
+        notifier,
+        payments: Arc::new(Unconfigured(
+            "no payment provider is configured for STEPCART_BACKEND=aws (STEPCART_PAYMENT=stripe)",
+        )),
+        callbacks: Arc::new(SfnCallbacks::new(clients.sfn.clone())),
+    }
+}
+
+/// A port whose configuration is missing: every call says which setting to give, and the task fails
+/// with a retryable error rather than pretending.
+struct Unconfigured(&'static str);
+
+#[async_trait]
+impl Notifier for Unconfigured {
+    async fn publish(&self, _notification: &Notification) -> Result<(), PortError> {
+        Err(PortError::Failed(self.0.to_owned()))
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for Unconfigured {
+    async fn create_and_confirm(&self, _request: &PaymentRequest) -> Result<Payment, PaymentError> {
+        Err(PaymentError::Unavailable(self.0.to_owned()))
+    }
+    async fn find_by_key(&self, _key: &str) -> Result<Option<Payment>, PaymentError> {
+        Err(PaymentError::Unavailable(self.0.to_owned()))
+    }
+    async fn retrieve(&self, _payment_id: &str) -> Result<Payment, PaymentError> {
+        Err(PaymentError::Unavailable(self.0.to_owned()))
+    }
+    async fn refund(&self, _payment_id: &str, _key: &str) -> Result<RefundOutcome, PaymentError> {
+        Err(PaymentError::Unavailable(self.0.to_owned()))
+    }
+}
+
+/// The embedded backend runs without Step Functions: a task token cannot be completed from here.
 struct NoStepFunctionsClient;
 
 #[async_trait]
 impl TaskCallbacks for NoStepFunctionsClient {
     async fn succeed(&self, _task_token: &str, _output: Value) -> Result<(), PortError> {
         Err(PortError::Failed(
-            "SendTaskSuccess needs the aws backend, not available in this build".into(),
+            "SendTaskSuccess needs STEPCART_BACKEND=aws (the embedded backend has no Step Functions)".into(),
         ))
     }
 
     async fn fail(&self, _task_token: &str, _error: &str, _cause: &str) -> Result<(), PortError> {
         Err(PortError::Failed(
-            "SendTaskFailure needs the aws backend, not available in this build".into(),
+            "SendTaskFailure needs STEPCART_BACKEND=aws (the embedded backend has no Step Functions)".into(),
         ))
     }
 }

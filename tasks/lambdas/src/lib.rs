@@ -11,6 +11,8 @@ use serde_json::Value;
 use stepcart_domain::CheckoutError;
 use stepcart_tasks::{Ports, Task};
 
+#[cfg(feature = "aws")]
+pub use backend::aws_ports;
 pub use backend::{BackendError, embedded_ports, ports_from_env};
 
 /// A task's failure as the Lambda runtime reports it.
@@ -61,6 +63,6 @@ pub async fn run(task: Task) -> Result<(), lambda_runtime::Error> {
         .with_current_span(true)
         .without_time()
         .init();
-    let ports = ports_from_env()?;
+    let ports = ports_from_env().await?;
     lambda_runtime::run(service_fn(|event| handle_event(task, &ports, event))).await
 }
