@@ -12,6 +12,7 @@ mod callbacks;
 mod config;
 mod dynamo;
 mod error;
+mod events;
 mod ledger;
 mod notify;
 mod tables;
@@ -19,6 +20,7 @@ mod tables;
 pub use callbacks::SfnCallbacks;
 pub use config::{Parameters, Secret};
 pub use dynamo::{DynamoStore, MAX_PIECES};
+pub use events::Claim;
 pub use notify::SnsNotifier;
 pub use tables::TableNames;
 

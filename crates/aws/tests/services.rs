@@ -154,6 +154,56 @@ async fn ledger_notifications_and_parameters_on_moto() {
             .any(|b| b.contains("stepcart-notify-1-OrderConfirmed"))
     );
 
+    // Webhook events: the first delivery claims, a duplicate does nothing, a finished event stays taken,
+    // and a released one can be claimed again.
+    use stepcart_aws::Claim;
+    assert_eq!(
+        store
+            .claim_event("evt_1", "payment_intent.succeeded", 60)
+            .await
+            .expect("claim"),
+        Claim::First
+    );
+    assert_eq!(
+        store
+            .claim_event("evt_1", "payment_intent.succeeded", 60)
+            .await
+            .expect("again"),
+        Claim::Duplicate
+    );
+    store.finish_event("evt_1").await.expect("finish");
+    assert_eq!(
+        store
+            .claim_event("evt_1", "payment_intent.succeeded", 0)
+            .await
+            .expect("done"),
+        Claim::Duplicate
+    );
+    assert_eq!(
+        store
+            .claim_event("evt_2", "payment_intent.succeeded", 60)
+            .await
+            .expect("claim"),
+        Claim::First
+    );
+    store.release_event("evt_2").await.expect("release");
+    assert_eq!(
+        store
+            .claim_event("evt_2", "payment_intent.succeeded", 60)
+            .await
+            .expect("retry"),
+        Claim::First
+    );
+    assert_eq!(
+        store.claim_event("evt_3", "x", -1).await.expect("expired lease"),
+        Claim::First
+    );
+    assert_eq!(
+        store.claim_event("evt_3", "x", 60).await.expect("take over"),
+        Claim::First,
+        "an expired lease is taken over"
+    );
+
     // Parameters: SecureString decrypted, cached within the TTL, never printed.
     clients
         .ssm
