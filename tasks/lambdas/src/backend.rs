@@ -70,16 +70,69 @@ pub async fn aws_ports() -> Ports {
         )),
         _ => Arc::new(Unconfigured("STEPCART_NOTIFICATIONS_TOPIC_ARN is not set")),
     };
+    let payments = stripe_payments(&clients, &store).await;
     Ports {
         catalog: Arc::new(store.clone()),
         inventory: Arc::new(store.clone()),
         orders: Arc::new(store.clone()),
         authentication_waits: Arc::new(store),
         notifier,
-        payments: Arc::new(Unconfigured(
-            "no payment provider is configured for STEPCART_BACKEND=aws (STEPCART_PAYMENT=stripe)",
-        )),
+        payments,
         callbacks: Arc::new(SfnCallbacks::new(clients.sfn.clone())),
+    }
+}
+
+/// Stripe (`STEPCART_PAYMENT=stripe`, the default with the AWS backend): the secret key from the SSM
+/// parameter `STEPCART_STRIPE_SECRET_KEY_PARAMETER` (read once per container) or `STRIPE_SECRET_KEY`, the
+/// API at `STRIPE_API_BASE`, the ledger in the payments table. A missing setting makes every payment call
+/// fail with a message naming it, never a charge attempt with a wrong key.
+#[cfg(feature = "aws")]
+async fn stripe_payments(
+    clients: &stepcart_aws::AwsClients,
+    store: &stepcart_aws::DynamoStore,
+) -> Arc<dyn PaymentGateway> {
+    match std::env::var("STEPCART_PAYMENT").as_deref() {
+        Ok("stripe") | Err(_) => {}
+        Ok(_) => {
+            return Arc::new(Unconfigured(
+                "STEPCART_PAYMENT must be stripe with STEPCART_BACKEND=aws",
+            ));
+        }
+    }
+    let key = match std::env::var("STEPCART_STRIPE_SECRET_KEY_PARAMETER") {
+        Ok(name) if !name.is_empty() => {
+            let parameters =
+                stepcart_aws::Parameters::new(clients.ssm.clone(), std::time::Duration::from_secs(300));
+            match parameters.get(&name).await {
+                Ok(secret) => secret.expose().to_owned(),
+                Err(e) => {
+                    tracing::error!(parameter = %name, error = %e, "cannot read the Stripe secret key");
+                    return Arc::new(Unconfigured("the Stripe secret key parameter cannot be read"));
+                }
+            }
+        }
+        _ => match std::env::var("STRIPE_SECRET_KEY") {
+            Ok(key) if !key.is_empty() => key,
+            _ => {
+                return Arc::new(Unconfigured(
+                    "set STEPCART_STRIPE_SECRET_KEY_PARAMETER (or STRIPE_SECRET_KEY) for STEPCART_PAYMENT=stripe",
+                ));
+            }
+        },
+    };
+    let base =
+        std::env::var("STRIPE_API_BASE").unwrap_or_else(|_| stepcart_stripe::DEFAULT_API_BASE.to_owned());
+    match stepcart_stripe::StripeGateway::new(&key, &base, Arc::new(store.clone())) {
+        Ok(gateway) if std::env::var("STEPCART_STRIPE_AUTOMATIC_PAYMENT_METHODS").as_deref() == Ok("off") => {
+            Arc::new(gateway.without_automatic_payment_methods())
+        }
+        Ok(gateway) => Arc::new(gateway),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot configure Stripe");
+            Arc::new(Unconfigured(
+                "the Stripe client cannot be configured (see the log)",
+            ))
+        }
     }
 }
 

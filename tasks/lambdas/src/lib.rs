@@ -5,6 +5,8 @@
 //! the state machine's Retry and Catch match.
 
 mod backend;
+#[cfg(feature = "aws")]
+pub mod webhook;
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -65,4 +67,47 @@ pub async fn run(task: Task) -> Result<(), lambda_runtime::Error> {
         .init();
     let ports = ports_from_env().await?;
     lambda_runtime::run(service_fn(|event| handle_event(task, &ports, event))).await
+}
+
+/// The `stripe-webhook` function: API Gateway proxy events in, proxy responses out. The webhook secrets
+/// come from the SSM parameter `STEPCART_STRIPE_WEBHOOK_SECRET_PARAMETER` (or `STRIPE_WEBHOOK_SECRET`),
+/// comma-separated while a secret is being rotated; read once per container.
+#[cfg(feature = "aws")]
+pub async fn run_webhook() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .without_time()
+        .init();
+    let ports = backend::aws_ports().await;
+    let clients = stepcart_aws::AwsClients::from_env().await;
+    let secret = match std::env::var("STEPCART_STRIPE_WEBHOOK_SECRET_PARAMETER") {
+        Ok(name) if !name.is_empty() => {
+            stepcart_aws::Parameters::new(clients.ssm.clone(), std::time::Duration::from_secs(300))
+                .get(&name)
+                .await?
+                .expose()
+                .to_owned()
+        }
+        _ => std::env::var("STRIPE_WEBHOOK_SECRET").unwrap_or_default(),
+    };
+    let hook = webhook::Webhook {
+        ports,
+        events: stepcart_aws::DynamoStore::new(
+            clients.dynamodb.clone(),
+            stepcart_aws::TableNames::from_env(),
+        ),
+        secrets: secret
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    let hook = &hook;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        Ok::<Value, std::convert::Infallible>(hook.handle(&event.payload, now).await)
+    }))
+    .await
 }

@@ -313,6 +313,36 @@ async fn the_binaries_answer_the_runtime_api_with_results_and_asl_error_types() 
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The `stripe-webhook` binary answers a proxy event with a proxy response: an unsigned delivery is
+/// refused with 400 before anything is read or written.
+#[cfg(feature = "aws")]
+#[tokio::test]
+async fn the_webhook_binary_answers_proxy_events() {
+    let api = RuntimeApi::start();
+    let (_function, _) = spawn(
+        "stripe-webhook",
+        &api,
+        &[
+            ("STEPCART_BACKEND", "aws"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_test"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ],
+    );
+    api.push(
+        "hook-1",
+        json!({"httpMethod": "POST", "path": "/webhooks/stripe", "headers": {}, "body": "{}", "isBase64Encoded": false}),
+    );
+    match api.outcome() {
+        Reply::Response { request_id, body } => {
+            assert_eq!(request_id, "hook-1");
+            assert_eq!(body["statusCode"], 400, "{body}");
+        }
+        other => panic!("stripe-webhook: {other:?}"),
+    }
+}
+
 /// Process start to the first `next` request, with the AWS backend's clients configured (no request is
 /// sent before the first invocation). One JSON line per function on stderr; `scripts/bench/cold-start.sh`
 /// collects them from a release build.
@@ -329,12 +359,14 @@ async fn cold_start_with_every_client_configured() {
         ("AWS_REGION", "us-east-1"),
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_test"),
+        ("STRIPE_SECRET_KEY", "sk_test_cold_start"),
     ];
     let runs: usize = std::env::var("STEPCART_COLD_START_RUNS")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
-    for name in TASKS {
+    for name in TASKS.iter().copied().chain(["stripe-webhook"]) {
         let mut samples = Vec::new();
         for _ in 0..runs {
             let api = RuntimeApi::start();
