@@ -2,9 +2,12 @@
 //! the embedded store (`stepcart run --backend aws`), and `stepcart aws bootstrap`. Clients come from the
 //! standard AWS configuration; `AWS_ENDPOINT_URL` points them at a local endpoint such as moto.
 
+use std::sync::Arc;
 use stepcart_aws::bootstrap::{BootstrapReport, Environment, bootstrap};
 use stepcart_aws::{AwsClients, DynamoStore, SnsNotifier, TableNames};
+
 use stepcart_domain::catalog::{Discount, StockedProduct};
+use stepcart_domain::ports::PaymentGateway;
 
 use crate::local::LocalError;
 
@@ -21,6 +24,8 @@ pub fn environment_name() -> String {
 pub struct AwsDomain {
     pub store: DynamoStore,
     pub notifier: SnsNotifier,
+    /// Stripe (`--payment stripe`), with its ledger in the payments table; `None`: the simulated provider.
+    pub payments: Option<Arc<dyn PaymentGateway>>,
 }
 
 fn aws_error(message: impl std::fmt::Display) -> LocalError {
@@ -28,7 +33,7 @@ fn aws_error(message: impl std::fmt::Display) -> LocalError {
 }
 
 impl AwsDomain {
-    pub async fn connect() -> Result<AwsDomain, LocalError> {
+    pub async fn connect(stripe: bool) -> Result<AwsDomain, LocalError> {
         let clients = AwsClients::from_env().await;
         let tables = TableNames::from_env();
         let env = Environment::new(&environment_name());
@@ -43,8 +48,15 @@ impl AwsDomain {
                 missing.join(", ")
             )));
         }
+        let store = DynamoStore::new(clients.dynamodb.clone(), tables.clone());
+        let payments = if stripe {
+            Some(stripe_gateway(&store)?)
+        } else {
+            None
+        };
         Ok(AwsDomain {
-            store: DynamoStore::new(clients.dynamodb.clone(), tables.clone()),
+            payments,
+            store,
             notifier: SnsNotifier::new(
                 clients.sns.clone(),
                 clients.dynamodb.clone(),
@@ -53,6 +65,27 @@ impl AwsDomain {
             ),
         })
     }
+}
+
+/// Stripe from `STRIPE_SECRET_KEY` and `STRIPE_API_BASE` (default Stripe's own), as the Lambdas read
+/// them. `STEPCART_STRIPE_AUTOMATIC_PAYMENT_METHODS=off` leaves out a parameter that Stripe needs and
+/// Stripe-compatible test servers (localstripe) refuse.
+fn stripe_gateway(store: &DynamoStore) -> Result<Arc<dyn PaymentGateway>, LocalError> {
+    let key = std::env::var("STRIPE_SECRET_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| aws_error("--payment stripe needs STRIPE_SECRET_KEY"))?;
+    let base =
+        std::env::var("STRIPE_API_BASE").unwrap_or_else(|_| stepcart_stripe::DEFAULT_API_BASE.to_owned());
+    let gateway =
+        stepcart_stripe::StripeGateway::new(&key, &base, Arc::new(store.clone())).map_err(aws_error)?;
+    Ok(
+        if std::env::var("STEPCART_STRIPE_AUTOMATIC_PAYMENT_METHODS").as_deref() == Ok("off") {
+            Arc::new(gateway.without_automatic_payment_methods())
+        } else {
+            Arc::new(gateway)
+        },
+    )
 }
 
 async fn find_topic(clients: &AwsClients, name: &str) -> Result<String, LocalError> {

@@ -114,7 +114,14 @@ impl Local {
             Backend::Embedded => {}
             #[cfg(feature = "aws")]
             Backend::Aws(domain) => {
-                let crate::aws::AwsDomain { store, notifier } = *domain;
+                let crate::aws::AwsDomain {
+                    store,
+                    notifier,
+                    payments,
+                } = *domain;
+                if let Some(payments) = payments {
+                    ports.payments = payments;
+                }
                 ports.catalog = Arc::new(store.clone());
                 ports.inventory = Arc::new(store.clone());
                 ports.orders = Arc::new(store.clone());

@@ -50,6 +50,10 @@ pub struct GlobalArgs {
     /// `stepcart aws bootstrap` first. Executions are always kept in the embedded store.
     #[arg(long, global = true, value_enum, env = "STEPCART_BACKEND", default_value_t = commands::run::BackendArg::Embedded)]
     pub backend: commands::run::BackendArg,
+    /// The payment provider: the simulated one, or Stripe (`STRIPE_SECRET_KEY`, `STRIPE_API_BASE`; needs
+    /// `--backend aws`, where its ledger lives).
+    #[arg(long, global = true, value_enum, env = "STEPCART_PAYMENT", default_value_t = commands::run::PaymentArg::Simulated)]
+    pub payment: commands::run::PaymentArg,
 }
 
 #[derive(Subcommand)]

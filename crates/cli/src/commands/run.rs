@@ -4,7 +4,6 @@ use clap::Args;
 use serde_json::Value;
 use stepcart_domain::ids::CheckoutIds;
 use stepcart_domain::payment::PaymentStatus;
-use stepcart_domain::ports::PaymentGateway;
 use stepcart_store_sqlite::ExecutionRecord;
 
 use crate::local::{Local, Started};
@@ -30,13 +29,22 @@ pub enum BackendArg {
     Aws,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PaymentArg {
+    Simulated,
+    Stripe,
+}
+
 /// Opens the local runtime with the domain data where `--backend` says.
 pub async fn open_local(global: &GlobalArgs) -> Result<Local, UsageError> {
     match global.backend {
+        BackendArg::Embedded if global.payment == PaymentArg::Stripe => Err(UsageError::Usage(
+            "--payment stripe keeps its payments ledger on DynamoDB: use it with --backend aws".into(),
+        )),
         BackendArg::Embedded => Ok(Local::open(&global.db).await?),
         #[cfg(feature = "aws")]
         BackendArg::Aws => {
-            let domain = crate::aws::AwsDomain::connect().await?;
+            let domain = crate::aws::AwsDomain::connect(global.payment == PaymentArg::Stripe).await?;
             Ok(Local::open_with(&global.db, crate::local::Backend::Aws(Box::new(domain))).await?)
         }
         #[cfg(not(feature = "aws"))]
@@ -129,7 +137,7 @@ pub async fn report(
 /// When a checkout waits for 3-D Secure, says how to finish it locally.
 async fn authentication_hint(local: &Local, record: &ExecutionRecord) -> Option<String> {
     let key = CheckoutIds::for_execution(&record.name).payment_key;
-    let payment = local.payments().find_by_key(&key).await.ok().flatten()?;
+    let payment = local.ports().payments.find_by_key(&key).await.ok().flatten()?;
     (payment.status == PaymentStatus::RequiresAction).then(|| {
         format!(
             "waiting    for 3-D Secure on payment {id}\n           finish it: stepcart payments authenticate {id}   (or add --fail)",
