@@ -8,7 +8,6 @@
 mod moto;
 
 #[path = "../../stripe/tests/localstripe/mod.rs"]
-#[allow(dead_code)]
 mod localstripe;
 
 use std::path::{Path, PathBuf};
