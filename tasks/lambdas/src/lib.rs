@@ -6,6 +6,8 @@
 
 mod backend;
 #[cfg(feature = "aws")]
+pub mod status;
+#[cfg(feature = "aws")]
 pub mod webhook;
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
@@ -108,6 +110,32 @@ pub async fn run_webhook() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         Ok::<Value, std::convert::Infallible>(hook.handle(&event.payload, now).await)
+    }))
+    .await
+}
+
+/// The `checkout-status` function: `GET /checkouts/{id}` proxy events in, proxy responses out.
+#[cfg(feature = "aws")]
+pub async fn run_status() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .without_time()
+        .init();
+    let ports = backend::aws_ports().await;
+    let clients = stepcart_aws::AwsClients::from_env().await;
+    let state_machine_arn = std::env::var("STEPCART_STATE_MACHINE_ARN").unwrap_or_default();
+    if state_machine_arn.is_empty() {
+        tracing::error!("STEPCART_STATE_MACHINE_ARN is not set");
+    }
+    let status = status::Status {
+        sfn: clients.sfn.clone(),
+        state_machine_arn,
+        payments: ports.payments.clone(),
+    };
+    let status = &status;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        Ok::<Value, std::convert::Infallible>(status.handle(&event.payload).await)
     }))
     .await
 }

@@ -343,6 +343,36 @@ async fn the_webhook_binary_answers_proxy_events() {
     }
 }
 
+/// The `checkout-status` binary answers a proxy event: a malformed checkout id is a 400 before any call.
+#[cfg(feature = "aws")]
+#[tokio::test]
+async fn the_status_binary_answers_proxy_events() {
+    let api = RuntimeApi::start();
+    let (_function, _) = spawn(
+        "checkout-status",
+        &api,
+        &[
+            ("STEPCART_BACKEND", "aws"),
+            (
+                "STEPCART_STATE_MACHINE_ARN",
+                "arn:aws:states:us-east-1:123456789012:stateMachine:stepcart-test-checkout",
+            ),
+            ("STRIPE_SECRET_KEY", "sk_test_status"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ],
+    );
+    api.push(
+        "status-1",
+        json!({"httpMethod": "GET", "pathParameters": {"id": "not a name"}}),
+    );
+    match api.outcome() {
+        Reply::Response { body, .. } => assert_eq!(body["statusCode"], 400, "{body}"),
+        other => panic!("checkout-status: {other:?}"),
+    }
+}
+
 /// Process start to the first `next` request, with the AWS backend's clients configured (no request is
 /// sent before the first invocation). One JSON line per function on stderr; `scripts/bench/cold-start.sh`
 /// collects them from a release build.
@@ -361,12 +391,16 @@ async fn cold_start_with_every_client_configured() {
         ("AWS_SECRET_ACCESS_KEY", "test"),
         ("STRIPE_WEBHOOK_SECRET", "whsec_test"),
         ("STRIPE_SECRET_KEY", "sk_test_cold_start"),
+        (
+            "STEPCART_STATE_MACHINE_ARN",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:stepcart-test-checkout",
+        ),
     ];
     let runs: usize = std::env::var("STEPCART_COLD_START_RUNS")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
-    for name in TASKS.iter().copied().chain(["stripe-webhook"]) {
+    for name in TASKS.iter().copied().chain(["stripe-webhook", "checkout-status"]) {
         let mut samples = Vec::new();
         for _ in 0..runs {
             let api = RuntimeApi::start();
