@@ -21,6 +21,9 @@ data "aws_region" "current" {}
 locals {
   name_prefix        = "stepcart-${var.environment}"
   state_machine_name = "${local.name_prefix}-checkout"
+  # Built from its parts, not taken from module.state_machine: the state machine depends on the functions, and
+  # checkout-status (STEPCART_STATE_MACHINE_ARN, states:DescribeExecution) must not depend on it in turn.
+  state_machine_arn = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:stateMachine:${local.state_machine_name}"
   # Relative to the environment folder, so plans do not change with the checkout's location.
   repository_root = "${path.root}/../.."
   lambda_zip_dir  = var.lambda_zip_dir == null ? "${local.repository_root}/target/lambda" : var.lambda_zip_dir
@@ -72,6 +75,7 @@ module "permissions" {
   stripe_webhook_secret_parameter_arn  = module.config.stripe_webhook_secret_parameter_arn
   stripe_api_base                      = var.stripe_api_base
   notifications_topic_arn              = module.notifications.topic_arn
+  state_machine_arn                    = local.state_machine_arn
   rust_log                             = var.rust_log
 }
 
@@ -107,6 +111,14 @@ module "state_machine" {
   tracing_enabled        = true
 }
 
+# The ARN the functions were given is the one the state machine got (a warning at plan/apply otherwise).
+check "state_machine_arn" {
+  assert {
+    condition     = module.state_machine.arn == local.state_machine_arn
+    error_message = "checkout-status describes ${local.state_machine_arn}, but the state machine is ${module.state_machine.arn}."
+  }
+}
+
 module "api" {
   source = "../../modules/api"
 
@@ -115,6 +127,8 @@ module "api" {
   state_machine_arn              = module.state_machine.arn
   webhook_function_name          = module.functions["stripe-webhook"].function_name
   webhook_function_invoke_arn    = module.functions["stripe-webhook"].invoke_arn
+  status_function_name           = module.functions["checkout-status"].function_name
+  status_function_invoke_arn     = module.functions["checkout-status"].invoke_arn
   authorization                  = var.api_authorization
   throttle_rate_limit            = var.api_throttle_rate_limit
   throttle_burst_limit           = var.api_throttle_burst_limit

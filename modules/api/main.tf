@@ -1,6 +1,6 @@
 # The public REST API of one environment:
 #   POST /checkouts             -> states:StartExecution (direct AWS integration; Idempotency-Key = execution name)
-#   GET  /checkouts/{id}        -> states:DescribeExecution of the execution named {id}
+#   GET  /checkouts/{id}        -> the checkout-status Lambda (proxy): DescribeExecution of {id}, plus nextAction
 #   POST /webhooks/stripe       -> the stripe-webhook Lambda (proxy; the body must reach it byte for byte)
 
 data "aws_partition" "current" {}
@@ -10,7 +10,6 @@ locals {
   partition            = data.aws_partition.current.partition
   region               = data.aws_region.current.region
   state_machine_name   = element(split(":", var.state_machine_arn), 6)
-  execution_arn_prefix = "${replace(var.state_machine_arn, ":stateMachine:", ":execution:")}:"
   api_key_required     = var.authorization == "API_KEY"
   method_authorization = var.authorization == "AWS_IAM" ? "AWS_IAM" : "NONE"
   json                 = "application/json"
@@ -126,7 +125,7 @@ data "aws_iam_policy_document" "assume_role" {
 
 resource "aws_iam_role" "step_functions" {
   name                 = "${var.name}-api-states"
-  description          = "API Gateway ${var.name}: start and describe executions of ${local.state_machine_name} only."
+  description          = "API Gateway ${var.name}: start executions of ${local.state_machine_name} only."
   assume_role_policy   = data.aws_iam_policy_document.assume_role.json
   max_session_duration = 3600
   tags                 = var.tags
@@ -140,16 +139,10 @@ data "aws_iam_policy_document" "step_functions" {
     resources = [var.state_machine_arn]
   }
 
-  statement {
-    sid       = "DescribeCheckouts"
-    effect    = "Allow"
-    actions   = ["states:DescribeExecution"]
-    resources = ["${local.execution_arn_prefix}*"]
-  }
 }
 
 resource "aws_iam_role_policy" "step_functions" {
-  name   = "start-and-describe-checkouts"
+  name   = "start-checkouts"
   role   = aws_iam_role.step_functions.id
   policy = data.aws_iam_policy_document.step_functions.json
 }
@@ -262,76 +255,24 @@ resource "aws_api_gateway_method" "describe_checkout" {
   }
 }
 
+# The checkout-status function answers with the DescribeExecution fields of the execution named {id}, plus
+# nextAction while it waits for 3-D Secure (the proxy passes its status code and body through).
 resource "aws_api_gateway_integration" "describe_checkout" {
   rest_api_id             = aws_api_gateway_rest_api.this.id
   resource_id             = aws_api_gateway_resource.checkout.id
   http_method             = aws_api_gateway_method.describe_checkout.http_method
-  type                    = "AWS"
+  type                    = "AWS_PROXY"
   integration_http_method = "POST"
-  uri                     = "arn:${local.partition}:apigateway:${local.region}:states:action/DescribeExecution"
-  credentials             = aws_iam_role.step_functions.arn
-  passthrough_behavior    = "NEVER"
+  uri                     = var.status_function_invoke_arn
   timeout_milliseconds    = 10000
-
-  request_templates = {
-    (local.json) = templatefile("${path.module}/templates/describe-execution-request.vtl", {
-      execution_arn_prefix = local.execution_arn_prefix
-    })
-  }
 }
 
-resource "aws_api_gateway_method_response" "describe_checkout" {
-  for_each = toset(["200", "400", "404", "500"])
-
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  resource_id = aws_api_gateway_resource.checkout.id
-  http_method = aws_api_gateway_method.describe_checkout.http_method
-  status_code = each.key
-
-  response_models = {
-    (local.json) = "Empty"
-  }
-}
-
-resource "aws_api_gateway_integration_response" "describe_checkout_found" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  resource_id = aws_api_gateway_resource.checkout.id
-  http_method = aws_api_gateway_method.describe_checkout.http_method
-  status_code = aws_api_gateway_method_response.describe_checkout["200"].status_code
-
-  response_templates = {
-    (local.json) = file("${path.module}/templates/describe-execution-response.vtl")
-  }
-
-  depends_on = [aws_api_gateway_integration.describe_checkout]
-}
-
-resource "aws_api_gateway_integration_response" "describe_checkout_rejected" {
-  rest_api_id       = aws_api_gateway_rest_api.this.id
-  resource_id       = aws_api_gateway_resource.checkout.id
-  http_method       = aws_api_gateway_method.describe_checkout.http_method
-  status_code       = aws_api_gateway_method_response.describe_checkout["400"].status_code
-  selection_pattern = "4\\d{2}"
-
-  response_templates = {
-    (local.json) = file("${path.module}/templates/describe-execution-error.vtl")
-  }
-
-  depends_on = [aws_api_gateway_integration.describe_checkout]
-}
-
-resource "aws_api_gateway_integration_response" "describe_checkout_failed" {
-  rest_api_id       = aws_api_gateway_rest_api.this.id
-  resource_id       = aws_api_gateway_resource.checkout.id
-  http_method       = aws_api_gateway_method.describe_checkout.http_method
-  status_code       = aws_api_gateway_method_response.describe_checkout["500"].status_code
-  selection_pattern = "5\\d{2}"
-
-  response_templates = {
-    (local.json) = "{\"error\": \"StepFunctionsUnavailable\", \"message\": \"the checkout could not be read; retry\"}"
-  }
-
-  depends_on = [aws_api_gateway_integration.describe_checkout]
+resource "aws_lambda_permission" "checkout_status" {
+  statement_id  = "AllowApiGatewayCheckoutStatus"
+  action        = "lambda:InvokeFunction"
+  function_name = var.status_function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/GET/checkouts/*"
 }
 
 # --------------------------------------------------------------------------------- POST /webhooks/stripe
@@ -396,10 +337,6 @@ resource "aws_api_gateway_deployment" "this" {
       aws_api_gateway_integration_response.start_checkout_failed,
       aws_api_gateway_method.describe_checkout,
       aws_api_gateway_integration.describe_checkout,
-      aws_api_gateway_method_response.describe_checkout,
-      aws_api_gateway_integration_response.describe_checkout_found,
-      aws_api_gateway_integration_response.describe_checkout_rejected,
-      aws_api_gateway_integration_response.describe_checkout_failed,
       aws_api_gateway_method.stripe_webhook,
       aws_api_gateway_integration.stripe_webhook,
     ]))

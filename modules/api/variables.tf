@@ -20,7 +20,7 @@ variable "stage_name" {
 }
 
 variable "state_machine_arn" {
-  description = "ARN of the checkout state machine that POST /checkouts starts and GET /checkouts/{id} describes."
+  description = "ARN of the checkout state machine that POST /checkouts starts (API Gateway's role may start its executions only)."
   type        = string
 
   validation {
@@ -36,6 +36,16 @@ variable "webhook_function_name" {
 
 variable "webhook_function_invoke_arn" {
   description = "Invoke ARN of the stripe-webhook Lambda."
+  type        = string
+}
+
+variable "status_function_name" {
+  description = "Name of the checkout-status Lambda behind GET /checkouts/{id} (API Gateway is allowed to invoke it for that route only)."
+  type        = string
+}
+
+variable "status_function_invoke_arn" {
+  description = "Invoke ARN of the checkout-status Lambda."
   type        = string
 }
 

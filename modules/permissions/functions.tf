@@ -4,6 +4,8 @@
 #
 # placeholder: the ASL placeholder the function's ARN fills (null: not a Task of the state machine).
 # tables: logical table => { actions, leading_keys } (leading_keys: dynamodb:LeadingKeys patterns, [] = any).
+# describe_executions: states:DescribeExecution on the executions of this environment's checkout state machine
+# (and STEPCART_STATE_MACHINE_ARN in the environment).
 
 locals {
   functions = {
@@ -15,6 +17,7 @@ locals {
       stripe_webhook_secret = false
       task_callbacks        = false
       publish_notifications = false
+      describe_executions   = false
       tables = {
         catalog = { actions = ["GetItem", "BatchGetItem"], leading_keys = [] }
       }
@@ -27,6 +30,7 @@ locals {
       stripe_webhook_secret = false
       task_callbacks        = false
       publish_notifications = false
+      describe_executions   = false
       tables = {
         stock        = { actions = ["Query", "UpdateItem"], leading_keys = [] }
         reservations = { actions = ["GetItem", "PutItem"], leading_keys = [] }
@@ -40,6 +44,7 @@ locals {
       stripe_webhook_secret = false
       task_callbacks        = false
       publish_notifications = false
+      describe_executions   = false
       tables = {
         catalog = { actions = ["GetItem", "BatchGetItem"], leading_keys = [] }
       }
@@ -52,6 +57,7 @@ locals {
       stripe_webhook_secret = false
       task_callbacks        = false
       publish_notifications = false
+      describe_executions   = false
       tables = {
         payments = { actions = ["GetItem", "PutItem", "UpdateItem"], leading_keys = ["PAYMENT#*"] }
       }
@@ -64,6 +70,7 @@ locals {
       stripe_webhook_secret = false
       task_callbacks        = true
       publish_notifications = false
+      describe_executions   = false
       tables = {
         payments = { actions = ["PutItem"], leading_keys = ["WAIT#*"] }
       }
@@ -76,6 +83,7 @@ locals {
       stripe_webhook_secret = false
       task_callbacks        = false
       publish_notifications = false
+      describe_executions   = false
       tables = {
         orders       = { actions = ["GetItem", "PutItem"], leading_keys = [] }
         reservations = { actions = ["GetItem", "UpdateItem"], leading_keys = [] }
@@ -90,6 +98,7 @@ locals {
       stripe_webhook_secret = false
       task_callbacks        = false
       publish_notifications = true
+      describe_executions   = false
       tables = {
         idempotency = { actions = ["GetItem", "PutItem", "UpdateItem"], leading_keys = ["NOTIFY#*"] }
       }
@@ -102,6 +111,7 @@ locals {
       stripe_webhook_secret = false
       task_callbacks        = false
       publish_notifications = false
+      describe_executions   = false
       tables = {
         payments = { actions = ["GetItem", "UpdateItem"], leading_keys = ["PAYMENT#*"] }
       }
@@ -114,6 +124,7 @@ locals {
       stripe_webhook_secret = false
       task_callbacks        = false
       publish_notifications = false
+      describe_executions   = false
       tables = {
         reservations = { actions = ["GetItem", "PutItem", "UpdateItem"], leading_keys = [] }
         stock        = { actions = ["UpdateItem"], leading_keys = [] }
@@ -127,9 +138,23 @@ locals {
       stripe_webhook_secret = true
       task_callbacks        = true
       publish_notifications = false
+      describe_executions   = false
       tables = {
         payments    = { actions = ["GetItem", "DeleteItem"], leading_keys = ["WAIT#*"] }
         idempotency = { actions = ["PutItem", "UpdateItem"], leading_keys = ["STRIPE_EVENT#*"] }
+      }
+    }
+    "checkout-status" = {
+      description           = "GET /checkouts/{id}: the execution's DescribeExecution fields, plus nextAction while it waits for 3-D Secure."
+      placeholder           = null
+      timeout               = 10
+      stripe_secret_key     = true
+      stripe_webhook_secret = false
+      task_callbacks        = false
+      publish_notifications = false
+      describe_executions   = true
+      tables = {
+        payments = { actions = ["GetItem"], leading_keys = ["PAYMENT#*"] }
       }
     }
   }

@@ -3,6 +3,9 @@
 # and needs no provider to evaluate (scripts/infra_tests evaluates it with Terraform itself).
 
 locals {
+  # arn:<partition>:states:<region>:<account>:execution:<state machine name>: (the ARNs of its executions).
+  execution_arn_prefix = "${replace(var.state_machine_arn, ":stateMachine:", ":execution:")}:"
+
   # Services through which a function may use the environment's KMS key.
   kms_services = {
     for name, fn in local.functions : name => concat(
@@ -46,6 +49,13 @@ locals {
         resources  = ["*"]
         conditions = []
       }] : [],
+      fn.describe_executions ? [{
+        # Only the executions of this environment's checkout state machine (never StartExecution or history).
+        sid        = "DescribeCheckoutExecutions"
+        actions    = ["states:DescribeExecution"]
+        resources  = ["${local.execution_arn_prefix}*"]
+        conditions = []
+      }] : [],
       fn.publish_notifications ? [{
         sid        = "PublishNotifications"
         actions    = ["sns:Publish"]
@@ -80,6 +90,9 @@ locals {
       } : {},
       fn.stripe_webhook_secret ? {
         STEPCART_STRIPE_WEBHOOK_SECRET_PARAMETER = var.stripe_webhook_secret_parameter_name
+      } : {},
+      fn.describe_executions ? {
+        STEPCART_STATE_MACHINE_ARN = var.state_machine_arn
       } : {},
       fn.publish_notifications ? {
         STEPCART_NOTIFICATIONS_TOPIC_ARN = var.notifications_topic_arn

@@ -79,6 +79,16 @@ variable "notifications_topic_arn" {
   type        = string
 }
 
+variable "state_machine_arn" {
+  description = "ARN of the environment's checkout state machine, built from its name (not module.state_machine's output: the state machine depends on the functions, so that would be a cycle). checkout-status may describe its executions only."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}$", var.state_machine_arn))
+    error_message = "state_machine_arn must be a state machine ARN: arn:<partition>:states:<region>:<account>:stateMachine:<name>."
+  }
+}
+
 variable "rust_log" {
   description = "RUST_LOG filter of every function (tracing's EnvFilter syntax)."
   type        = string

@@ -1,8 +1,8 @@
 """The API's mapping templates (Velocity, as API Gateway runs them) rendered by airspeed with API Gateway's
 `$input`, `$util` and `$context` modelled in Python: the Idempotency-Key becomes the execution name, any
-body survives the trip into StartExecution's `input` string, a repeated key answers with the existing
-execution, and DescribeExecution's answer becomes the interface's JSON. Terraform itself fills the templates'
-own variables first, as `templatefile` does on apply."""
+body survives the trip into StartExecution's `input` string, and a repeated key answers with the existing
+execution. Terraform itself fills the templates' own variables first, as `templatefile` does on apply.
+(`GET /checkouts/{id}` is a Lambda proxy integration to checkout-status: no template.)"""
 
 from __future__ import annotations
 
@@ -101,16 +101,13 @@ def templates(tmp_path_factory):
         f"""output "start" {{
   value = templatefile("{TEMPLATES}/start-execution-request.vtl", {{ state_machine_arn = "{STATE_MACHINE}" }})
 }}
-output "describe" {{
-  value = templatefile("{TEMPLATES}/describe-execution-request.vtl", {{ execution_arn_prefix = "{EXECUTIONS}" }})
-}}
 """
     )
     terraform("init", "-input=false", "-no-color", cwd=tmp)
     terraform("apply", "-auto-approve", "-input=false", "-no-color", cwd=tmp)
     outputs = json.loads(terraform("output", "-json", cwd=tmp).stdout)
     found = {k: v["value"] for k, v in outputs.items()}
-    for name in ("start-execution-response", "start-execution-error", "describe-execution-response", "describe-execution-error"):
+    for name in ("start-execution-response", "start-execution-error"):
         found[name] = (TEMPLATES / f"{name}.vtl").read_text()
     return found
 
@@ -166,40 +163,3 @@ def test_other_start_errors_are_reported(templates):
     out, context = render(templates["start-execution-error"], error)
     assert json.loads(out) == {"error": "InvalidName", "message": "Invalid Name: 'a b'"}
     assert "status" not in context["responseOverride"]
-
-
-def test_describe_names_the_execution_of_the_path(templates):
-    out, _ = render(templates["describe"], {}, path={"id": "order-1001"})
-    assert json.loads(out) == {"executionArn": EXECUTIONS + "order-1001"}
-
-
-def test_a_succeeded_execution_is_described_with_its_output_as_json(templates):
-    output = {"orderId": "ord_1", "status": "CONFIRMED", "total": 4497}
-    answer = {"executionArn": EXECUTIONS + "x", "stateMachineArn": STATE_MACHINE, "name": "x", "status": "SUCCEEDED",
-              "input": json.dumps(CART), "output": json.dumps(output), "startDate": 1.5, "stopDate": 2.5}
-    out, _ = render(templates["describe-execution-response"], answer)
-    described = json.loads(out)
-    assert described["output"] == output and described["input"] == CART
-    assert (described["status"], described["startDate"], described["stopDate"]) == ("SUCCEEDED", 1.5, 2.5)
-
-
-def test_a_running_execution_has_no_output_or_stop_date(templates):
-    answer = {"executionArn": EXECUTIONS + "x", "stateMachineArn": STATE_MACHINE, "name": "x", "status": "RUNNING",
-              "input": json.dumps(CART), "startDate": 1.5}
-    described = json.loads(render(templates["describe-execution-response"], answer)[0])
-    assert described["status"] == "RUNNING" and "output" not in described and "stopDate" not in described
-
-
-def test_a_failed_execution_keeps_its_error_and_cause(templates):
-    cause = 'SKU "MUG-BLACK" has 0 available, 1 requested; nothing was reserved (shop\'s stock)'
-    answer = {"executionArn": EXECUTIONS + "x", "stateMachineArn": STATE_MACHINE, "name": "x", "status": "FAILED",
-              "input": json.dumps(CART), "error": "OutOfStock", "cause": cause, "startDate": 1.5, "stopDate": 2.5}
-    described = json.loads(render(templates["describe-execution-response"], answer)[0])
-    assert (described["error"], described["cause"]) == ("OutOfStock", cause)
-
-
-@pytest.mark.parametrize("error", ["ExecutionDoesNotExist", "InvalidArn"])
-def test_an_unknown_checkout_is_a_404(templates, error):
-    out, context = render(templates["describe-execution-error"], {"__type": error, "message": "no"}, path={"id": "nope"})
-    assert context["responseOverride"]["status"] == 404
-    assert json.loads(out) == {"error": "NotFound", "message": "no checkout named nope"}

@@ -72,6 +72,16 @@ def test_every_environment_deploys_every_function_and_wires_every_placeholder():
         )
         api = modules["api"]
         assert api["webhook_function_invoke_arn"] == '${module.functions["stripe-webhook"].invoke_arn}', env
+        assert api["status_function_name"] == '${module.functions["checkout-status"].function_name}', env
+        assert api["status_function_invoke_arn"] == '${module.functions["checkout-status"].invoke_arn}', env
+        # checkout-status is told the state machine's ARN built from its name, never module.state_machine's
+        # output (the state machine depends on every function: that would be a cycle).
+        assert modules["permissions"]["state_machine_arn"] == "${local.state_machine_arn}", env
+        assert local["state_machine_arn"] == (
+            "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.region}:"
+            "${data.aws_caller_identity.current.account_id}:stateMachine:${local.state_machine_name}"
+        ), env
+        assert "module.state_machine" not in json.dumps(modules["permissions"]) + json.dumps(functions), env
 
 
 def test_the_state_machine_role_invokes_exactly_the_functions_passed_in():
@@ -104,9 +114,52 @@ def test_no_other_role_can_invoke_a_function():
         if "lambda:InvokeFunction" in text and tf.parent.name not in ("state-machine", "api"):
             offenders.append(str(tf.relative_to(ROOT)))
     assert not offenders, offenders
+    # The API only lets API Gateway invoke the webhook and the status functions, each for its own route of this
+    # API (resource policies, not a role).
     api = (MODULES / "api" / "main.tf").read_text(encoding="utf-8")
-    # The API may only let API Gateway invoke the webhook function (a resource policy, not a role).
-    assert api.count("lambda:InvokeFunction") == 1 and 'resource "aws_lambda_permission" "stripe_webhook"' in api
+    assert api.count("lambda:InvokeFunction") == 2
+    permissions = {k: v for k, v in module_dir_blocks(MODULES / "api", "resource").items() if k.startswith("aws_lambda_permission.")}
+    assert {
+        name: (p["function_name"], p["principal"], p["source_arn"]) for name, p in permissions.items()
+    } == {
+        "aws_lambda_permission.stripe_webhook": (
+            "${var.webhook_function_name}", "apigateway.amazonaws.com", "${aws_api_gateway_rest_api.this.execution_arn}/*/POST/webhooks/stripe"
+        ),
+        "aws_lambda_permission.checkout_status": (
+            "${var.status_function_name}", "apigateway.amazonaws.com", "${aws_api_gateway_rest_api.this.execution_arn}/*/GET/checkouts/*"
+        ),
+    }
+
+
+def test_get_checkout_is_the_status_function_with_the_same_authorization_as_post():
+    resources = module_dir_blocks(MODULES / "api", "resource")
+    integration = resources["aws_api_gateway_integration.describe_checkout"]
+    assert (integration["type"], integration["integration_http_method"], integration["uri"]) == (
+        "AWS_PROXY", "POST", "${var.status_function_invoke_arn}"
+    )
+    assert "credentials" not in integration, "the Lambda permission authorizes the call, not a role"
+    get, post = resources["aws_api_gateway_method.describe_checkout"], resources["aws_api_gateway_method.start_checkout"]
+    assert get["http_method"] == "GET" and get["resource_id"] == "${aws_api_gateway_resource.checkout.id}"
+    for key in ("authorization", "api_key_required"):
+        assert get[key] == post[key], key
+    assert get["request_parameters"] == {"method.request.path.id": True}
+    # No mapping template or response is left over from the DescribeExecution integration.
+    assert not [k for k in resources if "describe_checkout" in k and k.split(".")[0] in (
+        "aws_api_gateway_method_response", "aws_api_gateway_integration_response")]
+    assert not list((MODULES / "api" / "templates").glob("describe-execution-*.vtl"))
+    # The API Gateway role only starts executions; describing them is checkout-status's permission.
+    api = (MODULES / "api" / "main.tf").read_text(encoding="utf-8")
+    assert "states:DescribeExecution" not in api and "states:StartExecution" in api
+    deployment = resources["aws_api_gateway_deployment.this"]["triggers"]["redeployment"]
+    assert "aws_api_gateway_integration.describe_checkout" in deployment
+
+
+def test_checkout_status_is_deployed_behind_the_api_and_not_in_the_state_machine():
+    status = permissions_functions()["checkout-status"]
+    assert status["placeholder"] is None
+    assert status["describe_executions"] is True and status["stripe_secret_key"] is True
+    assert not status["task_callbacks"] and not status["publish_notifications"] and not status["stripe_webhook_secret"]
+    assert [name for name, fn in permissions_functions().items() if fn["describe_executions"]] == ["checkout-status"]
 
 
 # ----------------------------------------------------------------------------- environments' shape

@@ -277,6 +277,10 @@ def test_each_functions_policy_is_the_data_model_matrix_and_nothing_more(evaluat
                 assert set(st["resources"]) <= set(config.values()), st
             elif service == "sns":
                 assert actions == {"sns:Publish"} and st["resources"] == [topic], st
+            elif service == "states" and actions == {"states:DescribeExecution"}:
+                assert name == "checkout-status", f"{name} may not describe executions"
+                assert st["resources"] == [f"arn:aws:states:{REGION}:{ACCOUNT}:execution:stepcart-{env}-checkout:*"], st
+                assert st["conditions"] == [], st
             elif service == "states":
                 assert actions == {"states:SendTaskSuccess", "states:SendTaskFailure"}, st
                 assert name in ("await-payment-authentication", "stripe-webhook"), f"{name} may not answer task tokens"
@@ -291,6 +295,11 @@ def test_each_functions_policy_is_the_data_model_matrix_and_nothing_more(evaluat
         told = {k.removeprefix("STEPCART_TABLE_").lower() for k in inputs["environment"] if k.startswith("STEPCART_TABLE_")}
         assert told == set(documented[name]), name
         assert inputs["environment"]["STEPCART_ENV"] == env
+        # Only checkout-status is told the state machine, and it is the one the environment deploys.
+        if name == "checkout-status":
+            assert inputs["environment"]["STEPCART_STATE_MACHINE_ARN"] == h["api"]["state_machine_arn"], name
+        else:
+            assert "STEPCART_STATE_MACHINE_ARN" not in inputs["environment"], name
         assert not any("secret" in v.lower() and not v.startswith("/stepcart/") for v in inputs["environment"].values())
 
 
@@ -299,6 +308,8 @@ def test_the_api_and_the_alarms_cover_the_environment(evaluated):
     h = out["harness"]
     assert h["api"]["state_machine_arn"] == f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:stepcart-{env}-checkout"
     assert h["api"]["webhook_function_name"] == f"stepcart-{env}-stripe-webhook"
+    assert h["api"]["status_function_name"] == f"stepcart-{env}-checkout-status"
+    assert h["api"]["status_function_invoke_arn"].endswith(f":function:stepcart-{env}-checkout-status/invocations")
     assert h["api"]["authorization"] == "API_KEY"
     assert sorted(h["monitoring"]["function_names"]) == sorted(f"stepcart-{env}-{n}" for n in h["functions"])
     assert h["monitoring"]["dlq_names"] == [f"stepcart-{env}-notifications-dlq.fifo"]
@@ -335,3 +346,32 @@ def test_state_machine_refuses_function_arns_that_do_not_match_the_definition(tm
     proc = terraform("plan", "-input=false", "-no-color", cwd=tmp_path, check=False)
     assert proc.returncode != 0
     assert "must name exactly the <task>_function_arn placeholders" in proc.stderr + proc.stdout
+
+
+def test_checkout_status_has_exactly_its_permissions_and_environment(evaluated):
+    env, out = evaluated
+    inputs = out["harness"]["functions"]["checkout-status"]
+    statements = {st["sid"]: st for st in inputs["policy_statements"]}
+    assert set(statements) == {"TablePayments", "ReadStripeSecretKey", "DescribeCheckoutExecutions", "UseEnvironmentKeyThroughServices"}
+    assert statements["TablePayments"]["actions"] == ["dynamodb:GetItem"]
+    assert statements["TablePayments"]["conditions"] == [
+        {"test": "ForAllValues:StringLike", "variable": "dynamodb:LeadingKeys", "values": ["PAYMENT#*"]}
+    ]
+    assert statements["ReadStripeSecretKey"]["resources"] == [
+        f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/stepcart/{env}/stripe/secret-key"
+    ]
+    assert statements["UseEnvironmentKeyThroughServices"]["conditions"][0]["values"] == [
+        f"lambda.{REGION}.amazonaws.com", f"dynamodb.{REGION}.amazonaws.com", f"ssm.{REGION}.amazonaws.com"
+    ]
+    assert inputs["environment"] == {
+        "STEPCART_BACKEND": "aws",
+        "STEPCART_PAYMENT": "stripe",
+        "STEPCART_ENV": env,
+        "RUST_LOG": inputs["environment"]["RUST_LOG"],
+        "STEPCART_TABLE_PAYMENTS": f"stepcart-{env}-payments",
+        "STEPCART_STRIPE_SECRET_KEY_PARAMETER": f"/stepcart/{env}/stripe/secret-key",
+        "STRIPE_API_BASE": inputs["environment"]["STRIPE_API_BASE"],
+        "STEPCART_STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:stepcart-{env}-checkout",
+    }
+    assert inputs["environment"]["STRIPE_API_BASE"].startswith("https://")
+    assert inputs["timeout"] <= 10, "the function must answer within the API's 10 s integration timeout"
