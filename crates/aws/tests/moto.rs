@@ -4,70 +4,26 @@
 //! because stock moto applies concurrent transactions without a lock (DynamoDB never does).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use stepcart_aws::AwsClients;
+use stepcart_port_contract::server::PythonServer;
 
 pub struct Moto {
-    child: Child,
+    _server: PythonServer,
     pub endpoint: String,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> PathBuf {
-    if let Ok(path) = std::env::var("STEPCART_MOTO_PYTHON") {
-        return PathBuf::from(path);
-    }
-    let local = root().join(".tools/aws-py/bin/python");
-    if local.exists() {
-        return local;
-    }
-    PathBuf::from("python3")
 }
 
 impl Moto {
     pub fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let exe = python();
-        let child = Command::new(&exe)
-            .arg(root().join("scripts/testing/moto_server.py"))
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start moto with {} ({e}): run `scripts/test.sh` (it installs 'moto[server]' into .tools/aws-py) or set STEPCART_MOTO_PYTHON",
-                    exe.display()
-                )
-            });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut child = child;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "moto exited ({status}) before listening: is moto[server] installed for {}?",
-                    exe.display()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "moto did not listen on port {port} within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let server = PythonServer::start(
+            "moto_server.py",
+            "STEPCART_MOTO_PYTHON",
+            "aws-py",
+            "moto",
+            "run `scripts/test.sh` (it installs 'moto[server]' into .tools/aws-py)",
+        );
         Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: format!("http://127.0.0.1:{}", server.port),
+            _server: server,
         }
     }
 
@@ -81,12 +37,5 @@ impl Moto {
             .load()
             .await;
         AwsClients::from_config(&config)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -3,9 +3,12 @@
 //! DynamoDB adapter's tests (against a moto server) both call [`run_all`].
 //!
 //! Each case works on its own SKUs and ids (prefixed with the case name), so one store serves the whole
-//! suite and a failure names the case.
+//! suite and a failure names the case. [`server`] starts the Python API servers (moto, localstripe) the
+//! adapters' tests run against.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod server;
 
 use async_trait::async_trait;
 use futures::future::join_all;
@@ -405,29 +408,37 @@ pub async fn place_refuses_a_reservation_not_held(store: &dyn ContractStore) {
     assert_eq!((a.available, a.reserved, a.sold), (5, 0, 0));
 }
 
-pub async fn concurrent_reservations_never_oversell(store: &dyn ContractStore) {
-    store.seed(&[product("hot-A", 100, 10)], &[]).await;
-    let attempts = (0..30).map(|i| async move {
+/// `checkouts` concurrent reservations of one unit of `sku`: how many were reserved and how many were
+/// out of stock (any other outcome fails the case).
+async fn reserve_one_each(
+    store: &dyn ContractStore,
+    prefix: &str,
+    sku: &str,
+    checkouts: usize,
+) -> (usize, usize) {
+    let attempts = (0..checkouts).map(|i| async move {
         store
             .inventory()
             .reserve(
-                &format!("res_hot{i}"),
-                &format!("exec-hot{i}"),
-                &[line("hot-A", 1)],
+                &format!("res_{prefix}{i}"),
+                &format!("exec-{prefix}{i}"),
+                &[line(sku, 1)],
             )
             .await
     });
     let results = join_all(attempts).await;
-    let reserved = results.iter().filter(|r| r.is_ok()).count();
-    let out_of_stock = results
-        .iter()
-        .filter(|r| matches!(r, Err(ReserveError::OutOfStock(_))))
-        .count();
     let other: Vec<_> = results
         .iter()
         .filter(|r| !matches!(r, Ok(_) | Err(ReserveError::OutOfStock(_))))
         .collect();
     assert!(other.is_empty(), "concurrency: unexpected outcomes {other:?}");
+    let reserved = results.iter().filter(|r| r.is_ok()).count();
+    (reserved, checkouts - reserved)
+}
+
+pub async fn concurrent_reservations_never_oversell(store: &dyn ContractStore) {
+    store.seed(&[product("hot-A", 100, 10)], &[]).await;
+    let (reserved, out_of_stock) = reserve_one_each(store, "hot", "hot-A", 30).await;
     assert_eq!(
         (reserved, out_of_stock),
         (10, 20),
@@ -475,26 +486,11 @@ pub async fn sharded_stock_never_oversells(store: &dyn ContractStore) {
         vec![line("shard-A", 5)],
         "shards: a line larger than a shard is split"
     );
-    let attempts = (0..12).map(|i| async move {
-        store
-            .inventory()
-            .reserve(
-                &format!("res_sh{i}"),
-                &format!("exec-sh{i}"),
-                &[line("shard-A", 1)],
-            )
-            .await
-    });
-    let results = join_all(attempts).await;
-    let reserved = results.iter().filter(|r| r.is_ok()).count();
-    let out_of_stock = results
-        .iter()
-        .filter(|r| matches!(r, Err(ReserveError::OutOfStock(_))))
-        .count();
+    let (reserved, out_of_stock) = reserve_one_each(store, "sh", "shard-A", 12).await;
     assert_eq!(
         (reserved, out_of_stock),
         (7, 5),
-        "shards: exactly the stock is reserved: {results:?}"
+        "shards: exactly the stock is reserved"
     );
     let a = level(store, "shard-A").await;
     assert_eq!((a.available, a.reserved), (0, 12), "shards: never below zero");

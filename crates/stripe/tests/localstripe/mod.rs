@@ -5,84 +5,35 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use stepcart_domain::PortError;
 use stepcart_domain::payment::LedgerEntry;
 use stepcart_domain::ports::PaymentLedger;
+use stepcart_port_contract::server::PythonServer;
 
 /// Any `sk_test_...` key works with localstripe.
 pub const SECRET_KEY: &str = "sk_test_stepcartLocalstripeKey";
 
 pub struct Localstripe {
-    child: Child,
+    _server: PythonServer,
     pub base_url: String,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> PathBuf {
-    if let Ok(path) = std::env::var("STEPCART_LOCALSTRIPE_PYTHON") {
-        return PathBuf::from(path);
-    }
-    let local = root().join(".tools/stripe-py/bin/python");
-    if local.exists() {
-        return local;
-    }
-    PathBuf::from("python3")
 }
 
 impl Localstripe {
     pub fn start() -> Localstripe {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let exe = python();
-        let mut child = Command::new(&exe)
-            .arg(root().join("scripts/testing/localstripe_server.py"))
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start localstripe with {} ({e}): install it into .tools/stripe-py (python3 -m venv .tools/stripe-py && .tools/stripe-py/bin/pip install localstripe) or set STEPCART_LOCALSTRIPE_PYTHON",
-                    exe.display()
-                )
-            });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "localstripe exited ({status}) before listening: is localstripe installed for {}?",
-                    exe.display()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "localstripe did not listen on port {port} within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let server = PythonServer::start(
+            "localstripe_server.py",
+            "STEPCART_LOCALSTRIPE_PYTHON",
+            "stripe-py",
+            "localstripe",
+            "install it into .tools/stripe-py (python3 -m venv .tools/stripe-py && .tools/stripe-py/bin/pip install localstripe)",
+        );
         Localstripe {
-            child,
-            base_url: format!("http://127.0.0.1:{port}/"),
+            base_url: format!("http://127.0.0.1:{}/", server.port),
+            _server: server,
         }
-    }
-}
-
-impl Drop for Localstripe {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
