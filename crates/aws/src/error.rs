@@ -43,7 +43,8 @@ where
     }
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error with its sources, as one line (the AWS SDK's own `Display` says only "service error").
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(s) = source {

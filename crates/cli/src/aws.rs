@@ -97,7 +97,7 @@ async fn find_topic(clients: &AwsClients, name: &str) -> Result<String, LocalErr
             .set_next_token(next)
             .send()
             .await
-            .map_err(|e| aws_error(format!("ListTopics: {}", stepcart_aws_error_text(&e))))?;
+            .map_err(|e| aws_error(format!("ListTopics: {}", stepcart_aws::error_chain(&e))))?;
         if let Some(arn) = page
             .topics()
             .iter()
@@ -129,23 +129,12 @@ async fn missing_tables(clients: &AwsClients, tables: &TableNames) -> Result<Vec
             Err(e) => {
                 return Err(aws_error(format!(
                     "DescribeTable {table}: {}",
-                    stepcart_aws_error_text(&e)
+                    stepcart_aws::error_chain(&e)
                 )));
             }
         }
     }
     Ok(missing)
-}
-
-fn stepcart_aws_error_text(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// `stepcart aws bootstrap`: tables, topic, parameters and the catalog, on the configured endpoint.

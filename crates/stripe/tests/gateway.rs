@@ -13,7 +13,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use localstripe::{Localstripe, MemoryLedger, SECRET_KEY};
 use serde::Deserialize;
-use stepcart_domain::payment::{LedgerEntry, PaymentError, PaymentRequest, PaymentStatus, RefundOutcome};
+use stepcart_domain::payment::{
+    LedgerEntry, Payment, PaymentError, PaymentRequest, PaymentStatus, RefundOutcome,
+};
 use stepcart_domain::ports::{PaymentGateway, PaymentLedger};
 use stepcart_domain::{Currency, Money};
 use stepcart_stripe::StripeGateway;
@@ -42,6 +44,19 @@ fn fixture() -> Fixture {
         ledger,
         gateway,
     }
+}
+
+/// A payment with the 3-D Secure test card under `key`: it waits for the customer (`requires_action`).
+async fn awaiting_authentication(f: &Fixture, key: &str) -> Payment {
+    let card = f
+        .gateway
+        .localstripe_card_payment_method(THREE_D_SECURE_CARD)
+        .await
+        .expect("payment method");
+    f.gateway
+        .create_and_confirm(&request(key, &card))
+        .await
+        .expect("pending")
 }
 
 fn request(key: &str, payment_method: &str) -> PaymentRequest {
@@ -192,16 +207,7 @@ async fn declined_cards_are_declined_and_take_no_money() {
 #[tokio::test]
 async fn three_d_secure_waits_for_the_customer_then_succeeds() {
     let f = fixture();
-    let card = f
-        .gateway
-        .localstripe_card_payment_method(THREE_D_SECURE_CARD)
-        .await
-        .expect("payment method");
-    let pending = f
-        .gateway
-        .create_and_confirm(&request("k-3ds", &card))
-        .await
-        .expect("pending");
+    let pending = awaiting_authentication(&f, "k-3ds").await;
     assert_eq!(pending.status, PaymentStatus::RequiresAction);
     let secret = pending.client_secret.clone().expect("client secret");
     assert!(
@@ -237,16 +243,7 @@ async fn three_d_secure_waits_for_the_customer_then_succeeds() {
 #[tokio::test]
 async fn failed_three_d_secure_fails_the_payment() {
     let f = fixture();
-    let card = f
-        .gateway
-        .localstripe_card_payment_method(THREE_D_SECURE_CARD)
-        .await
-        .expect("payment method");
-    let pending = f
-        .gateway
-        .create_and_confirm(&request("k-3ds-no", &card))
-        .await
-        .expect("pending");
+    let pending = awaiting_authentication(&f, "k-3ds-no").await;
     let failed = f
         .gateway
         .localstripe_authenticate(&pending.payment_id, false)
@@ -304,16 +301,7 @@ async fn a_captured_payment_is_refunded_once() {
 #[tokio::test]
 async fn a_payment_awaiting_authentication_is_cancelled() {
     let f = fixture();
-    let card = f
-        .gateway
-        .localstripe_card_payment_method(THREE_D_SECURE_CARD)
-        .await
-        .expect("payment method");
-    let pending = f
-        .gateway
-        .create_and_confirm(&request("k-cancel", &card))
-        .await
-        .expect("pending");
+    let pending = awaiting_authentication(&f, "k-cancel").await;
     let id = pending.payment_id.as_str();
     assert_eq!(f.gateway.refund(id, "r1").await, Ok(RefundOutcome::Canceled));
     assert_eq!(
