@@ -182,16 +182,15 @@ impl DynamoStore {
         }))
     }
 
-    /// The shards of a SKU as `(shard, available)`, in shard order; empty when the SKU has no stock.
-    async fn shards(&self, sku: &str) -> Result<Vec<(i64, i64)>, PortError> {
-        let table = &self.tables.stock;
-        let mut shards = Vec::new();
+    /// Every stock item (shard) of a SKU, read strongly consistent, all pages.
+    async fn stock_items(&self, sku: &str) -> Result<Vec<Item>, PortError> {
+        let mut items = Vec::new();
         let mut start = None;
         loop {
             let out = self
                 .client
                 .query()
-                .table_name(table)
+                .table_name(&self.tables.stock)
                 .key_condition_expression("sku = :sku")
                 .expression_attribute_values(":sku", s(sku))
                 .consistent_read(true)
@@ -199,14 +198,23 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(|e| port_error("Query stock", e))?;
-            for item in out.items() {
-                shards.push((get_n(item, table, "shard")?, get_n(item, table, "available")?));
-            }
             start = out.last_evaluated_key;
+            items.extend(out.items.unwrap_or_default());
             if start.is_none() {
-                break;
+                return Ok(items);
             }
         }
+    }
+
+    /// The shards of a SKU as `(shard, available)`, in shard order; empty when the SKU has no stock.
+    async fn shards(&self, sku: &str) -> Result<Vec<(i64, i64)>, PortError> {
+        let table = &self.tables.stock;
+        let mut shards = self
+            .stock_items(sku)
+            .await?
+            .iter()
+            .map(|item| Ok((get_n(item, table, "shard")?, get_n(item, table, "available")?)))
+            .collect::<Result<Vec<_>, PortError>>()?;
         shards.sort_unstable();
         Ok(shards)
     }
@@ -676,17 +684,7 @@ impl Inventory for DynamoStore {
             }
         } else {
             for sku in skus {
-                let out = self
-                    .client
-                    .query()
-                    .table_name(table)
-                    .key_condition_expression("sku = :sku")
-                    .expression_attribute_values(":sku", s(sku))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| port_error("Query stock", e))?;
-                for item in out.items() {
+                for item in &self.stock_items(sku).await? {
                     add(item)?;
                 }
             }

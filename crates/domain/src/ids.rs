@@ -36,6 +36,21 @@ impl CheckoutIds {
     }
 }
 
+/// Characters Step Functions refuses in an execution name (besides whitespace and control characters).
+pub const EXECUTION_NAME_RESERVED: &str = "<>{}[]?*\"#%\\^|~`$&,;:/";
+
+/// Step Functions' rules for execution names: 1 to 80 characters, no whitespace, control characters or
+/// any of [`EXECUTION_NAME_RESERVED`]. The execution name is the checkout's idempotency key.
+pub fn is_valid_execution_name(name: &str) -> bool {
+    (1..=80).contains(&name.chars().count()) && first_forbidden_char(name).is_none()
+}
+
+/// The first character an execution name may not contain.
+pub fn first_forbidden_char(name: &str) -> Option<char> {
+    name.chars()
+        .find(|c| c.is_whitespace() || c.is_control() || EXECUTION_NAME_RESERVED.contains(*c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +72,14 @@ mod tests {
         assert!(ids.order_id.starts_with("ord_"));
         assert!(ids.payment_key.len() <= 255 && ids.refund_key.len() <= 255);
         assert_ne!(ids.payment_key, ids.refund_key);
+    }
+
+    #[test]
+    fn execution_names_follow_step_functions_rules() {
+        assert!(is_valid_execution_name("checkout-42_retry.1"));
+        for bad in ["", "has space", "a/b", "a:b", "x$y", &"n".repeat(81), "tab\there"] {
+            assert!(!is_valid_execution_name(bad), "{bad:?} accepted");
+        }
+        assert_eq!(first_forbidden_char("ok#no"), Some('#'));
     }
 }

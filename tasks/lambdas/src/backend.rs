@@ -41,7 +41,7 @@ pub async fn ports_from_env() -> Result<Ports, BackendError> {
             Ok(embedded_ports(store))
         }
         #[cfg(feature = "aws")]
-        "aws" => Ok(aws_ports().await),
+        "aws" => Ok(aws_ports(&stepcart_aws::AwsClients::from_env().await).await),
         #[cfg(not(feature = "aws"))]
         "aws" => Err(BackendError::NoAws),
         other => Err(BackendError::Unknown(other.to_owned())),
@@ -54,11 +54,10 @@ pub fn embedded_ports(store: Store) -> Ports {
     Ports::from_store(store, payments, Arc::new(NoStepFunctionsClient))
 }
 
-/// DynamoDB, SNS and Step Functions, from the standard AWS configuration.
+/// DynamoDB, SNS, Step Functions and Stripe, over clients built once per container.
 #[cfg(feature = "aws")]
-pub async fn aws_ports() -> Ports {
-    use stepcart_aws::{AwsClients, DynamoStore, SfnCallbacks, SnsNotifier, TableNames};
-    let clients = AwsClients::from_env().await;
+pub async fn aws_ports(clients: &stepcart_aws::AwsClients) -> Ports {
+    use stepcart_aws::{DynamoStore, SfnCallbacks, SnsNotifier, TableNames};
     let tables = TableNames::from_env();
     let store = DynamoStore::new(clients.dynamodb.clone(), tables.clone());
     let notifier: Arc<dyn Notifier> = match std::env::var("STEPCART_NOTIFICATIONS_TOPIC_ARN") {
@@ -70,7 +69,7 @@ pub async fn aws_ports() -> Ports {
         )),
         _ => Arc::new(Unconfigured("STEPCART_NOTIFICATIONS_TOPIC_ARN is not set")),
     };
-    let payments = stripe_payments(&clients, &store).await;
+    let payments = stripe_payments(clients, &store).await;
     Ports {
         catalog: Arc::new(store.clone()),
         inventory: Arc::new(store.clone()),

@@ -60,13 +60,29 @@ pub async fn handle_event(
     }
 }
 
-/// Builds the ports once per container (so clients are reused across invocations) and serves `task`.
-pub async fn run(task: Task) -> Result<(), lambda_runtime::Error> {
+/// JSON logs, each line carrying the current span (task, request id, execution name).
+fn init_logging() {
     tracing_subscriber::fmt()
         .json()
         .with_current_span(true)
         .without_time()
         .init();
+}
+
+/// An API Gateway proxy response with a JSON body.
+#[cfg(feature = "aws")]
+pub(crate) fn proxy_response(status: u16, body: Value) -> Value {
+    serde_json::json!({
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": body.to_string(),
+        "isBase64Encoded": false,
+    })
+}
+
+/// Builds the ports once per container (so clients are reused across invocations) and serves `task`.
+pub async fn run(task: Task) -> Result<(), lambda_runtime::Error> {
+    init_logging();
     let ports = ports_from_env().await?;
     lambda_runtime::run(service_fn(|event| handle_event(task, &ports, event))).await
 }
@@ -76,13 +92,9 @@ pub async fn run(task: Task) -> Result<(), lambda_runtime::Error> {
 /// comma-separated while a secret is being rotated; read once per container.
 #[cfg(feature = "aws")]
 pub async fn run_webhook() -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_current_span(true)
-        .without_time()
-        .init();
-    let ports = backend::aws_ports().await;
+    init_logging();
     let clients = stepcart_aws::AwsClients::from_env().await;
+    let ports = backend::aws_ports(&clients).await;
     let secret = match std::env::var("STEPCART_STRIPE_WEBHOOK_SECRET_PARAMETER") {
         Ok(name) if !name.is_empty() => {
             stepcart_aws::Parameters::new(clients.ssm.clone(), std::time::Duration::from_secs(300))
@@ -117,13 +129,9 @@ pub async fn run_webhook() -> Result<(), lambda_runtime::Error> {
 /// The `checkout-status` function: `GET /checkouts/{id}` proxy events in, proxy responses out.
 #[cfg(feature = "aws")]
 pub async fn run_status() -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_current_span(true)
-        .without_time()
-        .init();
-    let ports = backend::aws_ports().await;
+    init_logging();
     let clients = stepcart_aws::AwsClients::from_env().await;
+    let ports = backend::aws_ports(&clients).await;
     let state_machine_arn = std::env::var("STEPCART_STATE_MACHINE_ARN").unwrap_or_default();
     if state_machine_arn.is_empty() {
         tracing::error!("STEPCART_STATE_MACHINE_ARN is not set");

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use aws_sdk_sfn::error::ProvideErrorMetadata;
 use serde_json::{Map, Value, json};
-use stepcart_domain::ids::CheckoutIds;
+
+use crate::proxy_response;
+use stepcart_domain::ids::{CheckoutIds, is_valid_execution_name};
 use stepcart_domain::payment::PaymentStatus;
 use stepcart_domain::ports::PaymentGateway;
 
@@ -16,24 +18,6 @@ pub struct Status {
     /// The checkout state machine, `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`.
     pub state_machine_arn: String,
     pub payments: Arc<dyn PaymentGateway>,
-}
-
-fn response(status: u16, body: Value) -> Value {
-    json!({
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": body.to_string(),
-        "isBase64Encoded": false,
-    })
-}
-
-/// Step Functions' rules for execution names: 1 to 80 characters, no whitespace or reserved characters.
-fn valid_name(name: &str) -> bool {
-    const RESERVED: &str = "<>{}[]?*\"#%\\^|~`$&,;:/";
-    (1..=80).contains(&name.chars().count())
-        && !name
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || RESERVED.contains(c))
 }
 
 fn rfc3339(at: &aws_sdk_sfn::primitives::DateTime) -> Value {
@@ -58,8 +42,8 @@ impl Status {
             .or_else(|| event.pointer("/pathParameters/executionName"))
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if !valid_name(name) {
-            return response(
+        if !is_valid_execution_name(name) {
+            return proxy_response(
                 400,
                 json!({"message": "the checkout id is not a valid execution name"}),
             );
@@ -73,11 +57,11 @@ impl Status {
         let execution = match described {
             Ok(e) => e,
             Err(e) if e.code() == Some("ExecutionDoesNotExist") => {
-                return response(404, json!({"message": format!("no checkout {name}")}));
+                return proxy_response(404, json!({"message": format!("no checkout {name}")}));
             }
             Err(e) => {
                 tracing::warn!(error = ?e.code(), "DescribeExecution failed");
-                return response(
+                return proxy_response(
                     503,
                     json!({"message": "the checkout's status is unavailable; try again"}),
                 );
@@ -114,6 +98,6 @@ impl Status {
                 );
             }
         }
-        response(200, Value::Object(body))
+        proxy_response(200, Value::Object(body))
     }
 }

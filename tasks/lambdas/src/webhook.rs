@@ -5,6 +5,8 @@
 //! payment through `SendTaskSuccess` / `SendTaskFailure`. Anything else is answered without touching state.
 
 use serde_json::{Value, json};
+
+use crate::proxy_response;
 use stepcart_aws::{Claim, DynamoStore};
 use stepcart_stripe::webhook::{SIGNATURE_HEADER, verify};
 use stepcart_tasks::{AuthenticationDelivery, Ports, deliver_authentication_outcome};
@@ -20,15 +22,6 @@ pub struct Webhook {
     pub events: DynamoStore,
     /// Every secret currently valid (one, or two while rotating).
     pub secrets: Vec<String>,
-}
-
-fn response(status: u16, body: Value) -> Value {
-    json!({
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": body.to_string(),
-        "isBase64Encoded": false,
-    })
 }
 
 fn header<'a>(event: &'a Value, name: &str) -> Option<&'a str> {
@@ -64,17 +57,17 @@ impl Webhook {
     pub async fn handle(&self, event: &Value, now_unix: i64) -> Value {
         let payload = match body(event) {
             Ok(p) => p,
-            Err(e) => return response(400, json!({"error": e})),
+            Err(e) => return proxy_response(400, json!({"error": e})),
         };
         let Some(signature) = header(event, SIGNATURE_HEADER) else {
-            return response(400, json!({"error": "no Stripe-Signature header"}));
+            return proxy_response(400, json!({"error": "no Stripe-Signature header"}));
         };
         let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
         let stripe_event = match verify(&payload, signature, &secrets, now_unix, TOLERANCE_SECS) {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(error = %e, "webhook refused");
-                return response(400, json!({"error": e.to_string()}));
+                return proxy_response(400, json!({"error": e.to_string()}));
             }
         };
         let span = tracing::info_span!("webhook", event_id = %stripe_event.id, event_type = %stripe_event.event_type);
@@ -86,9 +79,9 @@ impl Webhook {
         {
             Ok(Claim::First) => {}
             Ok(Claim::Duplicate) => {
-                return response(200, json!({"received": true, "duplicate": true}));
+                return proxy_response(200, json!({"received": true, "duplicate": true}));
             }
-            Err(e) => return response(503, json!({"error": e.to_string()})),
+            Err(e) => return proxy_response(503, json!({"error": e.to_string()})),
         }
         let Some(outcome) = stripe_event.authentication_outcome() else {
             return self
@@ -122,15 +115,15 @@ impl Webhook {
                     tracing::warn!(error = %release, "could not release the event claim");
                 }
                 tracing::warn!(error = %e, "could not resume the checkout");
-                response(500, json!({"error": e.to_string()}))
+                proxy_response(500, json!({"error": e.to_string()}))
             }
         }
     }
 
     async fn done(&self, event_id: &str, body: Value) -> Value {
         match self.events.finish_event(event_id).await {
-            Ok(()) => response(200, body),
-            Err(e) => response(503, json!({"error": e.to_string()})),
+            Ok(()) => proxy_response(200, body),
+            Err(e) => proxy_response(503, json!({"error": e.to_string()})),
         }
     }
 }

@@ -148,17 +148,14 @@ async fn authentication_hint(local: &Local, record: &ExecutionRecord) -> Option<
 
 /// Step Functions' rules for execution names: 1 to 80 characters, no whitespace, no reserved characters.
 pub fn check_execution_name(name: &str) -> Result<(), UsageError> {
-    const RESERVED: &str = "<>{}[]?*\"#%\\^|~`$&,;:/";
+    use stepcart_domain::ids::{EXECUTION_NAME_RESERVED as RESERVED, first_forbidden_char};
     let length = name.chars().count();
     if !(1..=80).contains(&length) {
         return Err(UsageError::Usage(format!(
             "--name must be 1 to 80 characters, not {length}"
         )));
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || RESERVED.contains(*c))
-    {
+    if let Some(bad) = first_forbidden_char(name) {
         return Err(UsageError::Usage(format!(
             "--name {name:?} contains {bad:?}; execution names cannot contain whitespace, control characters or any of {RESERVED}"
         )));
