@@ -1,23 +1,28 @@
 //! The local runtime: the checkout state machine in stepcart's engine, its tasks in-process as Lambda
 //! functions, the embedded SQLite store and the simulated payment provider. No AWS account needed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use stepcart_asl::{
-    DriveMode, Execution, ExecutionContext, ExecutionSink, ExternalEvent, FunctionError, HistoryEvent,
-    LambdaFunction, LambdaRegistry, Runner, SinkError, StateMachine, SystemClock,
+    CallbackError, DriveMode, Execution, ExecutionContext, ExecutionSink, ExternalEvent, FunctionError,
+    HistoryEvent, LambdaFunction, LambdaRegistry, Runner, SinkError, StateMachine, SystemClock, TokenStatus,
 };
 use stepcart_domain::PortError;
 use stepcart_domain::catalog::CatalogFile;
 use stepcart_domain::ports::TaskCallbacks;
-use stepcart_store_sqlite::{CreateOutcome, ExecutionRecord, SimulatedPayments, Store, StoredEvent};
+use stepcart_store_sqlite::{
+    CreateOutcome, ExecutionRecord, MachineOutcome, SimulatedPayments, StateMachineRecord, Store, StoredEvent,
+};
 use stepcart_tasks::{Ports, Task};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tokio::sync::{OwnedMutexGuard, oneshot};
 
 use crate::output::Progress;
 
@@ -46,16 +51,22 @@ pub fn execution_arn(machine_name: &str, execution_name: &str) -> String {
 }
 
 /// The checkout definition with its placeholders filled with the local function ARNs.
-pub fn checkout_state_machine() -> Result<StateMachine, LocalError> {
+pub fn checkout_definition() -> Result<String, LocalError> {
     let vars: BTreeMap<String, String> = Task::ALL
         .iter()
         .map(|t| (t.arn_placeholder(), function_arn(*t)))
         .collect();
-    let text = stepcart_asl::render_template(CHECKOUT_DEFINITION, &vars)
-        .map_err(|e| LocalError::Definition(format!("workflows/checkout.asl.json: {e}")))?;
-    StateMachine::from_json(&text)
+    stepcart_asl::render_template(CHECKOUT_DEFINITION, &vars)
         .map_err(|e| LocalError::Definition(format!("workflows/checkout.asl.json: {e}")))
 }
+
+/// A definition's id: its content hash, so that equal texts share one stored copy.
+pub fn definition_id(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// The role recorded for state machines created without one (the local engine assumes no role).
+pub const LOCAL_ROLE_ARN: &str = "arn:aws:iam::000000000000:role/stepcart-local";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
@@ -67,6 +78,9 @@ pub enum LocalError {
     Engine(String),
     #[error("{0}")]
     NotFound(String),
+    /// A task token no execution waits on (`InvalidToken`), or one whose task is over (`TaskTimedOut`).
+    #[error("{message}")]
+    Token { closed: bool, message: String },
 }
 
 pub struct Local {
@@ -81,14 +95,36 @@ pub enum Backend {
     Aws(Box<crate::aws::AwsDomain>),
 }
 
+/// How executions are driven once started or resumed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Driving {
+    /// In the caller's task, until only task-token callbacks are outstanding (the CLI: a later command
+    /// resumes the execution from the store).
+    Inline,
+    /// Each execution in its own tokio task until it ends, timers and callbacks included (the server).
+    Spawned,
+}
+
 struct Inner {
     db: String,
     store: Store,
     payments: SimulatedPayments,
     checkout: Arc<StateMachine>,
+    checkout_definition_id: String,
     runner: Runner,
     ports: Ports,
     sink: Arc<StoreSink>,
+    driving: Driving,
+    /// Parsed definitions by id.
+    machines: Mutex<HashMap<String, Arc<StateMachine>>>,
+    /// One lock per execution: whoever drives an execution holds it, so two never do at once.
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The tasks driving executions (`Driving::Spawned`), for StopExecution.
+    drivers: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Local {
@@ -99,13 +135,26 @@ impl Local {
 
     /// Like [`Local::open`], with the domain data where `backend` says.
     pub async fn open_with(db: &Path, backend: Backend) -> Result<Local, LocalError> {
+        Local::open_driving(db, backend, Driving::Inline).await
+    }
+
+    /// Like [`Local::open_with`], driving executions as `driving` says.
+    pub async fn open_driving(db: &Path, backend: Backend, driving: Driving) -> Result<Local, LocalError> {
         let store_error = |message: String| LocalError::Store {
             path: db.display().to_string(),
             message,
         };
         let store = Store::open(db).map_err(|e| store_error(e.to_string()))?;
         let payments = SimulatedPayments::new(&store);
-        let checkout = Arc::new(checkout_state_machine()?);
+        let checkout_text = checkout_definition()?;
+        let checkout = Arc::new(
+            StateMachine::from_json(&checkout_text)
+                .map_err(|e| LocalError::Definition(format!("workflows/checkout.asl.json: {e}")))?,
+        );
+        let checkout_definition_id = definition_id(&checkout_text);
+        register_checkout(&store, &checkout_text, &checkout_definition_id)
+            .await
+            .map_err(|e| store_error(e.to_string()))?;
         let owner = Arc::new(OnceLock::<Weak<Inner>>::new());
         let callbacks = Arc::new(LocalCallbacks { owner: owner.clone() });
         #[allow(unused_mut)]
@@ -142,16 +191,25 @@ impl Local {
         let sink = Arc::new(StoreSink {
             store: store.clone(),
             progress: Progress::default(),
+            waiters: Mutex::default(),
         });
         let runner = Runner::new(Arc::new(functions), sink.clone(), Arc::new(SystemClock));
         let inner = Arc::new(Inner {
             db: db.display().to_string(),
             store,
             payments,
+            machines: Mutex::new(HashMap::from([(
+                checkout_definition_id.clone(),
+                checkout.clone(),
+            )])),
             checkout,
+            checkout_definition_id,
             runner,
             ports,
             sink,
+            driving,
+            locks: Mutex::default(),
+            drivers: Mutex::default(),
         });
         // The callbacks need the runtime they belong to; set once, right after it exists.
         let _ = owner.set(Arc::downgrade(&inner));
@@ -200,13 +258,31 @@ impl Local {
     /// Starts a checkout named `name`, or returns the existing execution of that name (the name is the
     /// idempotency key). Drives it until it ends or waits for a callback, unless `wait` is false.
     pub async fn start_checkout(&self, name: &str, input: Value, wait: bool) -> Result<Started, LocalError> {
-        let machine_arn = self.checkout_machine_arn();
-        let arn = execution_arn(CHECKOUT_MACHINE_NAME, name);
+        let machine = Machine {
+            arn: self.checkout_machine_arn(),
+            name: CHECKOUT_MACHINE_NAME.to_owned(),
+            definition_id: self.inner.checkout_definition_id.clone(),
+            parsed: self.inner.checkout.clone(),
+        };
+        self.start_execution(&machine, name, input, wait).await
+    }
+
+    /// Starts an execution of `machine` named `name`, or returns the existing execution of that name.
+    /// With `Driving::Inline` and `drive`, drives it until it ends or waits for a callback; with
+    /// `Driving::Spawned` it is driven in its own task and this returns at once.
+    pub async fn start_execution(
+        &self,
+        machine: &Machine,
+        name: &str,
+        input: Value,
+        drive: bool,
+    ) -> Result<Started, LocalError> {
+        let arn = execution_arn(&machine.name, name);
         let now = OffsetDateTime::now_utc();
         let record = ExecutionRecord {
             execution_arn: arn.clone(),
             name: name.to_owned(),
-            state_machine_arn: machine_arn.clone(),
+            state_machine_arn: machine.arn.clone(),
             status: "RUNNING".into(),
             input: input.to_string(),
             output: None,
@@ -218,38 +294,89 @@ impl Local {
         let context = ExecutionContext {
             execution_arn: arn.clone(),
             name: name.to_owned(),
-            state_machine_arn: machine_arn,
-            state_machine_name: CHECKOUT_MACHINE_NAME.to_owned(),
+            state_machine_arn: machine.arn.clone(),
+            state_machine_name: machine.name.clone(),
             role_arn: None,
             start_time: now,
             redrive_count: 0,
         };
-        let (mut execution, _commands) = Execution::start(&self.inner.checkout, context, input, now);
+        let (mut execution, _commands) = Execution::start(&machine.parsed, context, input, now);
         // The row is created first so that a second start with the same name finds it (idempotency);
         // the snapshot recorded right after carries the commands a later `resume` would re-issue.
         match self
             .store()
-            .create_execution(&record, "null")
+            .create_execution_on(&record, "null", &machine.definition_id)
             .await
             .map_err(|e| self.store_error(e))?
         {
             CreateOutcome::Existing(existing) => return Ok(Started::Existing(existing)),
             CreateOutcome::Created => {}
         }
+        let guard = self.inner.lock_for(&arn).lock_owned().await;
         let events = execution.take_new_events();
         self.inner
             .sink
             .record(&execution, &events)
             .await
             .map_err(|e| LocalError::Engine(e.to_string()))?;
-        if wait {
+        if drive || self.inner.driving == Driving::Spawned {
             self.inner
-                .runner
-                .resume(self.inner.checkout.clone(), execution, None, DriveMode::UntilIdle)
+                .drive(guard, machine.parsed.clone(), execution, None)
+                .await?;
+        }
+        Ok(Started::New(self.execution(&arn).await?))
+    }
+
+    /// Resolves once `arn` has ended or waits only for task-token callbacks, or after `timeout`.
+    /// Register before starting the execution, so that no moment is missed.
+    pub fn settled(&self, arn: &str) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.inner.sink.waiters)
+            .entry(arn.to_owned())
+            .or_default()
+            .push(tx);
+        rx
+    }
+
+    /// Stops a running execution (StopExecution): its driver is cancelled and the execution ends
+    /// ABORTED with `error` and `cause`. An execution that has ended already is returned unchanged.
+    pub async fn stop_execution(
+        &self,
+        arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<ExecutionRecord, LocalError> {
+        if let Some(driver) = lock(&self.inner.drivers).remove(arn) {
+            driver.abort();
+        }
+        let _guard = self.inner.lock_for(arn).lock_owned().await;
+        let mut execution = self.load(arn).await?;
+        if execution.status().is_running() {
+            execution.stop(error, cause, self.inner.runner.clock().now());
+            let events = execution.take_new_events();
+            self.inner
+                .sink
+                .record(&execution, &events)
                 .await
                 .map_err(|e| LocalError::Engine(e.to_string()))?;
         }
-        Ok(Started::New(self.execution(&arn).await?))
+        self.execution(arn).await
+    }
+
+    /// Delivers SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat to the execution waiting on the
+    /// token.
+    pub async fn send_task_event(&self, token: &str, event: ExternalEvent) -> Result<(), LocalError> {
+        self.inner.deliver(token, event).await
+    }
+
+    /// A parsed definition by id, cached.
+    pub async fn machine_by_definition(&self, definition_id: &str) -> Result<Arc<StateMachine>, LocalError> {
+        self.inner.machine_by_definition(definition_id).await
+    }
+
+    /// Caches a definition parsed by the caller under its id.
+    pub fn remember_definition(&self, definition_id: &str, machine: Arc<StateMachine>) {
+        lock(&self.inner.machines).insert(definition_id.to_owned(), machine);
     }
 
     /// Drives every execution left RUNNING with work it can do now.
@@ -261,12 +388,12 @@ impl Local {
             .map_err(|e| self.store_error(e))?;
         let mut resumed = Vec::new();
         for arn in arns {
+            let Ok(guard) = self.inner.lock_for(&arn).try_lock_owned() else {
+                continue; // driven already
+            };
             let execution = self.load(&arn).await?;
-            self.inner
-                .runner
-                .resume(self.inner.checkout.clone(), execution, None, DriveMode::UntilIdle)
-                .await
-                .map_err(|e| LocalError::Engine(e.to_string()))?;
+            let (_, machine) = self.inner.machine_of_execution(&arn).await?;
+            self.inner.drive(guard, machine, execution, None).await?;
             resumed.push(self.execution(&arn).await?);
         }
         Ok(resumed)
@@ -288,14 +415,7 @@ impl Local {
     }
 
     async fn load(&self, arn: &str) -> Result<Execution, LocalError> {
-        let snapshot = self
-            .store()
-            .snapshot(arn)
-            .await
-            .map_err(|e| self.store_error(e))?
-            .ok_or_else(|| LocalError::NotFound(format!("no execution {arn}")))?;
-        serde_json::from_str(&snapshot)
-            .map_err(|e| LocalError::Engine(format!("the saved state of {arn} cannot be read: {e}")))
+        self.inner.load(arn).await
     }
 
     fn store_error(&self, error: impl std::fmt::Display) -> LocalError {
@@ -307,49 +427,206 @@ impl Local {
 }
 
 impl Inner {
-    /// Delivers a task-token outcome: to the live execution if this process is driving it, otherwise by
-    /// loading it from the store and driving it until it ends or waits again.
-    async fn deliver(&self, token: &str, event: ExternalEvent) -> Result<(), PortError> {
-        let live = match &event {
-            ExternalEvent::TaskTokenSucceeded { output, .. } => {
-                self.runner.send_task_success(token, output.clone())
-            }
-            ExternalEvent::TaskTokenFailed { error, cause, .. } => {
-                self.runner.send_task_failure(token, error.clone(), cause.clone())
-            }
-            _ => {
-                return Err(PortError::Failed(
-                    "only task-token outcomes can be delivered".into(),
-                ));
-            }
-        };
-        if live.is_ok() {
-            return Ok(());
+    fn lock_for(&self, arn: &str) -> Arc<tokio::sync::Mutex<()>> {
+        lock(&self.locks).entry(arn.to_owned()).or_default().clone()
+    }
+
+    fn store_error(&self, error: impl std::fmt::Display) -> LocalError {
+        LocalError::Store {
+            path: self.db.clone(),
+            message: error.to_string(),
         }
-        let arn = self
-            .store
-            .execution_for_task_token(token)
-            .await
-            .map_err(|e| PortError::Failed(e.to_string()))?
-            .ok_or_else(|| PortError::Failed("no execution waits for this task token".into()))?;
+    }
+
+    async fn load(&self, arn: &str) -> Result<Execution, LocalError> {
         let snapshot = self
             .store
-            .snapshot(&arn)
+            .snapshot(arn)
             .await
-            .map_err(|e| PortError::Failed(e.to_string()))?
-            .ok_or_else(|| PortError::Failed(format!("no saved state for {arn}")))?;
-        let execution: Execution = serde_json::from_str(&snapshot)
-            .map_err(|e| PortError::Failed(format!("saved state of {arn}: {e}")))?;
-        self.runner
-            .resume(
-                self.checkout.clone(),
-                execution,
-                Some(event),
-                DriveMode::UntilIdle,
+            .map_err(|e| self.store_error(e))?
+            .ok_or_else(|| LocalError::NotFound(format!("no execution {arn}")))?;
+        serde_json::from_str(&snapshot)
+            .map_err(|e| LocalError::Engine(format!("the saved state of {arn} cannot be read: {e}")))
+    }
+
+    async fn machine_by_definition(&self, definition_id: &str) -> Result<Arc<StateMachine>, LocalError> {
+        if let Some(machine) = lock(&self.machines).get(definition_id) {
+            return Ok(machine.clone());
+        }
+        let text = self
+            .store
+            .definition(definition_id)
+            .await
+            .map_err(|e| self.store_error(e))?
+            .ok_or_else(|| LocalError::NotFound(format!("no stored definition {definition_id}")))?;
+        let machine = Arc::new(
+            StateMachine::from_json(&text)
+                .map_err(|e| LocalError::Definition(format!("stored definition {definition_id}: {e}")))?,
+        );
+        lock(&self.machines).insert(definition_id.to_owned(), machine.clone());
+        Ok(machine)
+    }
+
+    /// The definition id and parsed definition an execution runs on (the checkout's, for executions
+    /// recorded before definitions were stored).
+    async fn machine_of_execution(&self, arn: &str) -> Result<(String, Arc<StateMachine>), LocalError> {
+        match self
+            .store
+            .execution_definition_id(arn)
+            .await
+            .map_err(|e| self.store_error(e))?
+        {
+            Some(id) => {
+                let machine = self.machine_by_definition(&id).await?;
+                Ok((id, machine))
+            }
+            None => Ok((self.checkout_definition_id.clone(), self.checkout.clone())),
+        }
+    }
+
+    /// Drives `execution` (after applying `event`) while `guard`, its lock, is held: inline until
+    /// idle, or in a task of its own until it ends.
+    async fn drive(
+        self: &Arc<Self>,
+        guard: OwnedMutexGuard<()>,
+        machine: Arc<StateMachine>,
+        execution: Execution,
+        event: Option<ExternalEvent>,
+    ) -> Result<(), LocalError> {
+        match self.driving {
+            Driving::Inline => {
+                let result = self
+                    .runner
+                    .resume(machine, execution, event, DriveMode::UntilIdle)
+                    .await;
+                drop(guard);
+                result.map(drop).map_err(|e| LocalError::Engine(e.to_string()))
+            }
+            Driving::Spawned => {
+                let arn = execution.context().execution_arn.clone();
+                let inner = self.clone();
+                // Held while spawning, so the task's own removal cannot come before this insert.
+                let mut drivers = lock(&self.drivers);
+                let key = arn.clone();
+                let task = tokio::spawn(async move {
+                    let result = inner
+                        .runner
+                        .resume(machine, execution, event, DriveMode::UntilComplete)
+                        .await;
+                    if let Err(error) = result {
+                        // The execution stays RUNNING in the store; a restart resumes it.
+                        tracing::error!(execution = %key, %error, "execution driver stopped");
+                    }
+                    lock(&inner.drivers).remove(&key);
+                    lock(&inner.locks).remove(&key);
+                    drop(guard);
+                });
+                drivers.insert(arn, task.abort_handle());
+                Ok(())
+            }
+        }
+    }
+
+    /// Delivers a task-token outcome: to the live execution if one is being driven, otherwise by
+    /// loading it from the store and driving it with the outcome applied.
+    async fn deliver(self: &Arc<Self>, token: &str, event: ExternalEvent) -> Result<(), LocalError> {
+        // A driver between two transitions does not listen for a moment; a few retries cover that.
+        for _ in 0..500 {
+            let live = match &event {
+                ExternalEvent::TaskTokenSucceeded { output, .. } => {
+                    self.runner.send_task_success(token, output.clone())
+                }
+                ExternalEvent::TaskTokenFailed { error, cause, .. } => {
+                    self.runner.send_task_failure(token, error.clone(), cause.clone())
+                }
+                ExternalEvent::TaskTokenHeartbeat { .. } => self.runner.send_task_heartbeat(token),
+                _ => {
+                    return Err(LocalError::Engine(
+                        "only task-token outcomes can be delivered".into(),
+                    ));
+                }
+            };
+            match live {
+                Ok(()) => return Ok(()),
+                Err(CallbackError::UnknownToken) => {}
+            }
+            let Some(arn) = self
+                .store
+                .execution_for_task_token(token)
+                .await
+                .map_err(|e| self.store_error(e))?
+            else {
+                return Err(token_error(false));
+            };
+            let Ok(guard) = self.lock_for(&arn).try_lock_owned() else {
+                tokio::time::sleep(Duration::from_millis(4)).await;
+                continue;
+            };
+            let execution = self.load(&arn).await?;
+            match execution.token_status(token) {
+                TokenStatus::Waiting => {}
+                TokenStatus::Closed => return Err(token_error(true)),
+                TokenStatus::Unknown => return Err(token_error(false)),
+            }
+            let (_, machine) = self.machine_of_execution(&arn).await?;
+            return self.drive(guard, machine, execution, Some(event)).await;
+        }
+        Err(LocalError::Engine(
+            "the execution waiting on this task token is busy; try again".into(),
+        ))
+    }
+}
+
+/// A state machine as executions start on it: its ARN, name and current definition.
+#[derive(Clone)]
+pub struct Machine {
+    pub arn: String,
+    pub name: String,
+    pub definition_id: String,
+    pub parsed: Arc<StateMachine>,
+}
+
+/// Records the built-in checkout state machine, or points it at this build's definition.
+async fn register_checkout(
+    store: &Store,
+    text: &str,
+    definition_id: &str,
+) -> Result<(), stepcart_store_sqlite::StoreError> {
+    let now = rfc3339(OffsetDateTime::now_utc());
+    let record = StateMachineRecord {
+        state_machine_arn: state_machine_arn(CHECKOUT_MACHINE_NAME),
+        name: CHECKOUT_MACHINE_NAME.to_owned(),
+        machine_type: "STANDARD".to_owned(),
+        role_arn: LOCAL_ROLE_ARN.to_owned(),
+        definition_id: definition_id.to_owned(),
+        definition: text.to_owned(),
+        creation_date: now.clone(),
+        update_date: None,
+    };
+    if let MachineOutcome::Existing(existing) = store.create_state_machine(&record).await?
+        && existing.definition_id != definition_id
+    {
+        store
+            .update_state_machine(
+                &existing.state_machine_arn,
+                Some((definition_id, text)),
+                None,
+                &now,
             )
-            .await
-            .map_err(|e| PortError::Failed(e.to_string()))?;
-        Ok(())
+            .await?;
+    }
+    Ok(())
+}
+
+fn token_error(closed: bool) -> LocalError {
+    let message = if closed {
+        "Task Timed Out: the task of this token is over"
+    } else {
+        "Invalid Token: no execution waits on this task token"
+    };
+    LocalError::Token {
+        closed,
+        message: message.to_owned(),
     }
 }
 
@@ -398,7 +675,10 @@ impl TaskCallbacks for LocalCallbacks {
             token: task_token.to_owned(),
             output,
         };
-        self.inner()?.deliver(task_token, event).await
+        self.inner()?
+            .deliver(task_token, event)
+            .await
+            .map_err(|e| PortError::Failed(e.to_string()))
     }
 
     async fn fail(&self, task_token: &str, error: &str, cause: &str) -> Result<(), PortError> {
@@ -407,7 +687,10 @@ impl TaskCallbacks for LocalCallbacks {
             error: error.to_owned(),
             cause: Some(cause.to_owned()),
         };
-        self.inner()?.deliver(task_token, event).await
+        self.inner()?
+            .deliver(task_token, event)
+            .await
+            .map_err(|e| PortError::Failed(e.to_string()))
     }
 }
 
@@ -416,6 +699,8 @@ impl TaskCallbacks for LocalCallbacks {
 struct StoreSink {
     store: Store,
     progress: Progress,
+    /// Who waits for an execution to settle (end, or wait only for callbacks): see [`Local::settled`].
+    waiters: Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>,
 }
 
 #[async_trait]
@@ -437,6 +722,13 @@ impl ExecutionSink for StoreSink {
             .await
             .map_err(|e| SinkError::new(e.to_string()))?;
         self.progress.show(&events);
+        let settled = !execution.status().is_running() || execution.is_idle_at(OffsetDateTime::now_utc());
+        if settled {
+            let waiting = lock(&self.waiters).remove(&record.execution_arn);
+            for waiter in waiting.into_iter().flatten() {
+                let _ = waiter.send(());
+            }
+        }
         Ok(())
     }
 }

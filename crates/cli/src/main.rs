@@ -7,6 +7,7 @@ mod aws;
 mod commands;
 mod local;
 mod output;
+mod server;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,6 +86,10 @@ enum Command {
     Check,
     /// Check ASL definitions statically (default: the checkout workflow).
     Validate { definitions: Vec<PathBuf> },
+    /// The local server: the checkout API, the Step Functions API, the Stripe webhook and the console.
+    Serve(commands::serve::ServeArgs),
+    /// Executions through the Step Functions API (aws-sdk-sfn), on the local server or AWS.
+    Executions(commands::executions::ExecutionsArgs),
     /// AWS resources for `--backend aws` (needs a build with `--features aws`).
     Aws {
         #[command(subcommand)]
@@ -142,6 +147,8 @@ async fn dispatch(cli: Cli) -> Result<Outcome, UsageError> {
         Command::Resume => commands::run::resume(&global).await,
         Command::Check => commands::inspect::check(&global).await,
         Command::Validate { definitions } => commands::validate::run(&global, &definitions),
+        Command::Serve(args) => commands::serve::run(&global, args).await,
+        Command::Executions(args) => commands::executions::run(&global, args).await,
         Command::Aws { command } => commands::aws::run(&global, command).await,
     }
 }

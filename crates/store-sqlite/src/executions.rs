@@ -47,6 +47,30 @@ pub struct StoredEvent {
     pub json: String,
 }
 
+/// Which executions [`Store::list_executions_page`] returns; `None` matches everything.
+#[derive(Clone, Debug, Default)]
+pub struct ExecutionFilter {
+    pub state_machine_arn: Option<String>,
+    pub status: Option<String>,
+    pub name_contains: Option<String>,
+}
+
+/// One page of executions and the cursor of the next page, if there is one.
+#[derive(Clone, Debug)]
+pub struct ExecutionPage {
+    pub executions: Vec<ExecutionRecord>,
+    pub next: Option<String>,
+}
+
+fn parse_cursor(cursor: &str) -> Result<(i64, i64), StoreError> {
+    let bad = || StoreError::Invalid(format!("invalid page cursor {cursor:?}"));
+    let (nanos, rowid) = cursor.split_once('.').ok_or_else(bad)?;
+    Ok((
+        nanos.parse().map_err(|_| bad())?,
+        rowid.parse().map_err(|_| bad())?,
+    ))
+}
+
 const COLUMNS: &str =
     "execution_arn, name, state_machine_arn, status, input, output, error, cause, start_date, stop_date";
 
@@ -113,6 +137,7 @@ fn create_tx(
     conn: &mut Connection,
     record: &ExecutionRecord,
     snapshot: &str,
+    definition_id: Option<&str>,
 ) -> Result<CreateOutcome, StoreError> {
     let start_nanos = validate(record)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -127,8 +152,8 @@ fn create_tx(
     }
     tx.execute(
         "INSERT INTO executions (execution_arn, name, state_machine_arn, status, input, output, error, cause,
-                                 start_date, start_unix_nanos, stop_date, snapshot)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                 start_date, start_unix_nanos, stop_date, snapshot, definition_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             record.execution_arn,
             record.name,
@@ -142,6 +167,7 @@ fn create_tx(
             start_nanos,
             record.stop_date,
             snapshot,
+            definition_id,
         ],
     )?;
     tx.commit()?;
@@ -220,7 +246,129 @@ impl Store {
         snapshot: &str,
     ) -> Result<CreateOutcome, StoreError> {
         let (record, snapshot) = (record.clone(), snapshot.to_owned());
-        self.run(move |conn| create_tx(conn, &record, &snapshot)).await
+        self.run(move |conn| create_tx(conn, &record, &snapshot, None))
+            .await
+    }
+
+    /// [`Store::create_execution`] for an execution of a stored definition (see
+    /// [`Store::save_definition`]), which it keeps running on whatever later updates its state machine.
+    pub async fn create_execution_on(
+        &self,
+        record: &ExecutionRecord,
+        snapshot: &str,
+        definition_id: &str,
+    ) -> Result<CreateOutcome, StoreError> {
+        let (record, snapshot, id) = (record.clone(), snapshot.to_owned(), definition_id.to_owned());
+        self.run(move |conn| create_tx(conn, &record, &snapshot, Some(&id)))
+            .await
+    }
+
+    /// The definition an execution runs on, if it was created with one.
+    pub async fn execution_definition_id(&self, execution_arn: &str) -> Result<Option<String>, StoreError> {
+        let arn = execution_arn.to_owned();
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT definition_id FROM executions WHERE execution_arn = ?1",
+                    [arn],
+                    |row| row.get::<_, Option<String>>(0),
+                )
+                .optional()?
+                .flatten())
+        })
+        .await
+    }
+
+    /// One page of executions, newest first, filtered by state machine, status and a substring of the
+    /// name. `after` is the `next` cursor of the previous page.
+    pub async fn list_executions_page(
+        &self,
+        filter: ExecutionFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<ExecutionPage, StoreError> {
+        let after = match after {
+            None => None,
+            Some(cursor) => Some(parse_cursor(cursor)?),
+        };
+        let limit = limit.clamp(1, 1000);
+        self.run(move |conn| {
+            let (nanos, rowid) = after.unwrap_or((i64::MAX, i64::MAX));
+            let pattern = filter.name_contains.as_deref().map(|s| {
+                format!(
+                    "%{}%",
+                    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+                )
+            });
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS}, start_unix_nanos, rowid FROM executions
+                 WHERE (?1 IS NULL OR state_machine_arn = ?1) AND (?2 IS NULL OR status = ?2)
+                   AND (?3 IS NULL OR name LIKE ?3 ESCAPE '\\')
+                   AND (start_unix_nanos < ?4 OR (start_unix_nanos = ?4 AND rowid < ?5))
+                 ORDER BY start_unix_nanos DESC, rowid DESC LIMIT ?6"
+            ))?;
+            let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(
+                params![
+                    filter.state_machine_arn,
+                    filter.status,
+                    pattern,
+                    nanos,
+                    rowid,
+                    fetch
+                ],
+                |row| {
+                    Ok((
+                        record_from_row(row)?,
+                        row.get::<_, i64>(10)?,
+                        row.get::<_, i64>(11)?,
+                    ))
+                },
+            )?;
+            let mut rows: Vec<(ExecutionRecord, i64, i64)> = rows.collect::<Result<_, _>>()?;
+            let next = if rows.len() > limit {
+                rows.truncate(limit);
+                rows.last().map(|(_, n, r)| format!("{n}.{r}"))
+            } else {
+                None
+            };
+            Ok(ExecutionPage {
+                executions: rows.into_iter().map(|(record, _, _)| record).collect(),
+                next,
+            })
+        })
+        .await
+    }
+
+    /// Up to `limit` events of an execution after (or, `reverse`, before) event id `after`.
+    pub async fn history_page(
+        &self,
+        execution_arn: &str,
+        after: Option<i64>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let arn = execution_arn.to_owned();
+        let limit = i64::try_from(limit.clamp(1, 1000)).unwrap_or(1000);
+        self.run(move |conn| {
+            let sql = if reverse {
+                "SELECT event_id, json FROM execution_events WHERE execution_arn = ?1 AND event_id < ?2
+                 ORDER BY event_id DESC LIMIT ?3"
+            } else {
+                "SELECT event_id, json FROM execution_events WHERE execution_arn = ?1 AND event_id > ?2
+                 ORDER BY event_id LIMIT ?3"
+            };
+            let bound = after.unwrap_or(if reverse { i64::MAX } else { 0 });
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map(params![arn, bound, limit], |row| {
+                Ok(StoredEvent {
+                    id: row.get(0)?,
+                    json: row.get(1)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
     }
 
     /// In one transaction: updates the execution's outcome fields and snapshot, appends `new_events`

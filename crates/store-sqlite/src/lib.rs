@@ -9,16 +9,21 @@ mod error;
 mod executions;
 mod invariants;
 mod inventory;
+mod machines;
 mod notifications;
 mod orders;
 mod payments;
 mod schema;
 mod store;
+mod webhook_events;
 
 pub use catalog::SeedReport;
 pub use error::StoreError;
-pub use executions::{CreateOutcome, EXECUTION_STATUSES, ExecutionRecord, StoredEvent};
+pub use executions::{
+    CreateOutcome, EXECUTION_STATUSES, ExecutionFilter, ExecutionPage, ExecutionRecord, StoredEvent,
+};
 pub use inventory::ReservationRow;
+pub use machines::{MachineOutcome, StateMachineRecord};
 pub use notifications::NotificationRow;
 pub use orders::OrderRow;
 pub use payments::{
@@ -27,3 +32,4 @@ pub use payments::{
 };
 pub use schema::SCHEMA_VERSION;
 pub use store::Store;
+pub use webhook_events::WebhookClaim;

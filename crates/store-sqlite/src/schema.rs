@@ -183,7 +183,38 @@ CREATE TABLE execution_task_tokens (
 CREATE INDEX execution_task_tokens_by_execution ON execution_task_tokens (execution_arn);
 "#;
 
-const MIGRATIONS: &[&str] = &[V1];
+/// The local server's state machines, the definitions executions run on, and Stripe webhook events.
+const V2: &str = r#"
+CREATE TABLE state_machine_definitions (
+    -- A content hash: an execution keeps running on the definition it started with.
+    definition_id TEXT PRIMARY KEY,
+    definition    TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE state_machines (
+    state_machine_arn TEXT PRIMARY KEY,
+    name              TEXT NOT NULL UNIQUE,
+    type              TEXT NOT NULL CHECK (type IN ('STANDARD', 'EXPRESS')),
+    role_arn          TEXT NOT NULL,
+    definition_id     TEXT NOT NULL REFERENCES state_machine_definitions (definition_id),
+    creation_date     TEXT NOT NULL,
+    update_date       TEXT
+) STRICT;
+
+ALTER TABLE executions ADD COLUMN definition_id TEXT REFERENCES state_machine_definitions (definition_id);
+CREATE INDEX executions_by_machine_start ON executions (state_machine_arn, start_unix_nanos);
+
+CREATE TABLE webhook_events (
+    event_id    TEXT PRIMARY KEY,
+    event_type  TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('processing', 'done')),
+    -- While 'processing': until when this delivery holds the event (a crashed delivery's claim lapses).
+    lease_until_unix INTEGER NOT NULL,
+    received_at TEXT NOT NULL
+) STRICT;
+"#;
+
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -42,6 +42,10 @@ impl Store {
         // WAL lets readers (the CLI listing orders) run while a checkout writes. If the file system
         // cannot do WAL, SQLite keeps the rollback journal, which is slower but just as correct.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+        // In WAL mode NORMAL syncs at checkpoints, not at every commit: a committed transaction survives
+        // the process being killed (what the engine's write-ahead recovery relies on), though the last
+        // commits may be lost if the machine itself loses power.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         Self::prepare(conn)
     }
 

@@ -8,7 +8,8 @@
 
 mod error;
 mod gateway;
-pub mod webhook;
+/// The webhook signature check, in its own crate so that builds without the Stripe SDK have it.
+pub use stepcart_stripe_webhook as webhook;
 mod wire;
 
 pub use error::StripeConfigError;

@@ -1,10 +1,12 @@
 pub mod aws;
 pub mod bench;
 pub mod exec;
+pub mod executions;
 pub mod inspect;
 pub mod payments;
 pub mod run;
 pub mod seed;
+pub mod serve;
 pub mod validate;
 
 use std::path::Path;
