@@ -24,6 +24,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::{OwnedMutexGuard, oneshot};
 
+use crate::faults::{FaultKind, FaultPlan, PERMANENT_FAULT};
 use crate::output::Progress;
 
 /// The one checkout definition, compiled in from the file Terraform also deploys.
@@ -178,6 +179,9 @@ impl Local {
                 ports.notifier = Arc::new(notifier);
             }
         }
+        let faults = FaultPlan::from_env()
+            .map_err(LocalError::Definition)?
+            .map(Arc::new);
         let mut functions = LambdaRegistry::new();
         for task in Task::ALL {
             functions.register(
@@ -185,6 +189,7 @@ impl Local {
                 Arc::new(TaskFunction {
                     task,
                     ports: ports.clone(),
+                    faults: faults.clone(),
                 }),
             );
         }
@@ -639,18 +644,58 @@ pub enum Started {
 struct TaskFunction {
     task: Task,
     ports: Ports,
+    faults: Option<Arc<FaultPlan>>,
+}
+
+fn injected(error_type: &str, message: &str) -> FunctionError {
+    FunctionError {
+        error_type: error_type.to_owned(),
+        error_message: message.to_owned(),
+    }
 }
 
 #[async_trait]
 impl LambdaFunction for TaskFunction {
     async fn invoke(&self, payload: Value) -> Result<Value, FunctionError> {
-        self.task
+        let faults = self
+            .faults
+            .as_ref()
+            .map(|plan| plan.pick(self.task))
+            .unwrap_or_default();
+        let mut after_effect = None;
+        for fault in faults {
+            match fault.kind {
+                FaultKind::Delay => tokio::time::sleep(fault.delay).await,
+                FaultKind::Transient => {
+                    return Err(injected("Lambda.ServiceException", "injected fault: transient"));
+                }
+                FaultKind::Permanent => return Err(injected(PERMANENT_FAULT, "injected fault: permanent")),
+                FaultKind::Timeout => {
+                    after_effect = Some(injected(
+                        "States.Timeout",
+                        "injected fault: the answer came too late",
+                    ));
+                }
+                FaultKind::AfterEffect => {
+                    after_effect = Some(injected(
+                        "Lambda.ServiceException",
+                        "injected fault: the answer was lost after the task's effect",
+                    ));
+                }
+            }
+        }
+        let result = self
+            .task
             .handle(&self.ports, payload)
             .await
             .map_err(|error| FunctionError {
                 error_type: error.name().to_owned(),
                 error_message: error.message().to_owned(),
-            })
+            });
+        match after_effect {
+            Some(lost) => Err(lost),
+            None => result,
+        }
     }
 }
 

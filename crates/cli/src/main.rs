@@ -5,6 +5,7 @@
 #[cfg(feature = "aws")]
 mod aws;
 mod commands;
+mod faults;
 mod local;
 mod output;
 mod server;
