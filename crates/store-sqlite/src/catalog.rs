@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use stepcart_domain::catalog::{Discount, DiscountKind, Product, StockedProduct};
 use stepcart_domain::ports::Catalog;
@@ -70,7 +70,7 @@ fn seed_tx(
         )));
     }
 
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.savepoint()?;
     let mut report = SeedReport::default();
     for stocked in products {
         let p = &stocked.product;

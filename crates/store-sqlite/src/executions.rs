@@ -1,7 +1,7 @@
 //! Persistence for the ASL engine, kept at the JSON level so that this crate does not depend on it: the
 //! engine serialises its own snapshot and history events.
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -140,7 +140,7 @@ fn create_tx(
     definition_id: Option<&str>,
 ) -> Result<CreateOutcome, StoreError> {
     let start_nanos = validate(record)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.savepoint()?;
     if let Some(existing) = by_name(&tx, &record.state_machine_arn, &record.name)? {
         return Ok(CreateOutcome::Existing(existing));
     }
@@ -182,7 +182,7 @@ fn save_tx(
     waiting_tokens: &[String],
 ) -> Result<(), StoreError> {
     validate(record)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.savepoint()?;
     // Name, state machine, input and start date are fixed at creation; only the outcome moves.
     let changed = tx.execute(
         "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_date = ?6, snapshot = ?7

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use stepcart_domain::PortError;
 use stepcart_domain::cart::CartLine;
@@ -82,7 +82,7 @@ fn load_lines(conn: &Connection, reservation_id: &str) -> Result<Vec<CartLine>, 
 /// Moves every line of a RESERVED reservation from `reserved` to `to` ("available" or "sold") and sets
 /// its new status. The caller has checked the status inside the same transaction.
 pub(crate) fn settle(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     reservation: &Reservation,
     to: Settle,
     order_id: Option<&str>,
@@ -135,7 +135,7 @@ fn reserve_tx(
     lines: &[CartLine],
 ) -> Result<Result<Reservation, ReserveError>, StoreError> {
     let refuse = |message: String| Ok(Err(ReserveError::Port(PortError::Failed(message))));
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.savepoint()?;
     if let Some((existing, _)) = load_reservation(&tx, reservation_id)? {
         return Ok(Ok(existing));
     }
@@ -204,7 +204,7 @@ fn reserve_tx(
 }
 
 fn release_tx(conn: &mut Connection, reservation_id: &str) -> Result<ReleaseOutcome, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.savepoint()?;
     let Some((reservation, _)) = load_reservation(&tx, reservation_id)? else {
         // A tombstone: a reservation whose task is still running somewhere (it timed out, the
         // compensation ran) must not land after this release and strand its units.

@@ -1,7 +1,7 @@
 //! State machines of the local server and the definitions executions run on, kept as text: this crate
 //! does not parse ASL.
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::StoreError;
 use crate::store::Store;
@@ -72,7 +72,7 @@ impl Store {
     ) -> Result<MachineOutcome, StoreError> {
         let record = record.clone();
         self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = conn.savepoint()?;
             let existing = tx
                 .query_row(&format!("{SELECT} WHERE m.name = ?1"), [&record.name], from_row)
                 .optional()?;
@@ -112,7 +112,7 @@ impl Store {
         let role_arn = role_arn.map(str::to_owned);
         let update_date = update_date.to_owned();
         self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = conn.savepoint()?;
             if by_arn(&tx, &arn)?.is_none() {
                 return Ok(None);
             }

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use stepcart_domain::PortError;
 use stepcart_domain::inventory::ReservationStatus;
@@ -122,7 +122,7 @@ fn units<'a>(lines: impl Iterator<Item = (&'a str, u32)>) -> Vec<(&'a str, u32)>
 }
 
 fn place_tx(conn: &mut Connection, order: &Order) -> Result<Result<Order, PlaceOrderError>, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.savepoint()?;
     if let Some(stored) = load_order(&tx, &order.order_id)? {
         return Ok(Ok(stored));
     }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use stepcart_domain::Money;
 use stepcart_domain::payment::{Payment, PaymentError, PaymentRequest, PaymentStatus, RefundOutcome};
@@ -142,7 +142,7 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
 
 /// The stored response under `key`, after checking it was for this endpoint and these parameters.
 fn replay(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     key: &str,
     endpoint: &str,
     parameters: &str,
@@ -172,7 +172,7 @@ fn replay(
 }
 
 fn remember(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     key: &str,
     endpoint: &str,
     parameters: &str,
@@ -257,7 +257,7 @@ fn create_tx(
         execution_name: &request.execution_name,
     })?;
     let key = request.idempotency_key.as_str();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.savepoint()?;
     match replay(&tx, key, CREATE_ENDPOINT, &parameters)? {
         Some(Ok(response)) => {
             let response: CreateResponse = serde_json::from_str(&response)
@@ -341,7 +341,7 @@ fn refund_tx(
     key: &str,
 ) -> Result<Result<RefundOutcome, PaymentError>, StoreError> {
     let parameters = to_json(&serde_json::json!({ "payment_intent": payment_id }))?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.savepoint()?;
     match replay(&tx, key, REFUND_ENDPOINT, &parameters)? {
         Some(Ok(response)) => {
             let outcome: RefundOutcome = serde_json::from_str(&response)
@@ -391,7 +391,7 @@ fn authenticate_tx(
     payment_id: &str,
     success: bool,
 ) -> Result<Result<Payment, PaymentError>, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.savepoint()?;
     let Some(payment) = load_row(&tx, "payment_id", payment_id)? else {
         return Ok(Err(PaymentError::NotFound(payment_id.to_owned())));
     };

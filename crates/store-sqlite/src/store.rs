@@ -1,9 +1,11 @@
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use rusqlite::Connection;
+use tokio::sync::oneshot;
 
 use crate::error::StoreError;
 use crate::schema;
@@ -12,15 +14,27 @@ use crate::schema;
 /// before giving up with SQLITE_BUSY, which the ports report as `Unavailable` (retried).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The most operations one commit carries.
+const MAX_BATCH: usize = 256;
+
 /// The embedded store. Cloning is cheap and every clone shares the one connection.
 ///
-/// SQLite calls block, so each operation runs on tokio's blocking pool; the mutex makes this process a
-/// single writer, and write transactions start with `BEGIN IMMEDIATE` so that another process on the
-/// same file is serialised by SQLite's lock instead of failing half-way through.
+/// One thread owns the connection and runs every operation (SQLite calls block). It commits in groups:
+/// the operations that queued while a commit was under way run together in one `BEGIN IMMEDIATE`
+/// transaction, each inside its own savepoint (an operation that fails rolls back alone), and each
+/// caller hears its result only once the group is committed. Under load that turns many small commits
+/// into few larger ones; an operation alone still commits at once. `BEGIN IMMEDIATE` makes another
+/// process on the same file wait for SQLite's lock instead of failing half-way through.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    jobs: mpsc::Sender<Job>,
 }
+
+/// An operation on the connection, or (given an error) told why it will not run. It returns what to
+/// tell its caller once the group is settled, and whether it panicked.
+type Job = Box<dyn FnOnce(Result<&mut Connection, StoreError>) -> (Reply, bool) + Send>;
+/// Tells one caller its result, given the outcome of the group's commit.
+type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -57,9 +71,12 @@ impl Store {
     fn prepare(mut conn: Connection) -> Result<Store, StoreError> {
         conn.pragma_update(None, "foreign_keys", true)?;
         schema::migrate(&mut conn)?;
-        Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("stepcart-store".into())
+            .spawn(move || serve(conn, &queue))
+            .map_err(|e| StoreError::Background(format!("cannot start the store thread: {e}")))?;
+        Ok(Store { jobs })
     }
 
     /// Runs `work` on the blocking pool with the connection. Business outcomes travel inside `T`
@@ -69,13 +86,109 @@ impl Store {
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StoreError::Poisoned)?;
-            work(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Background(e.to_string()))?
+        let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
+        let job: Job = Box::new(move |conn: Result<&mut Connection, StoreError>| {
+            let (result, panicked) = match conn {
+                Err(refused) => (Err(refused), false),
+                Ok(conn) => match in_savepoint(conn, work) {
+                    Ok(result) => (result, false),
+                    Err(panic) => (Err(panic), true),
+                },
+            };
+            let reply: Reply = Box::new(move |group: Result<(), StoreError>| {
+                let _ = reply.send(group.and(result));
+            });
+            (reply, panicked)
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| StoreError::Background("the store thread has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Background("the store thread dropped the operation".into()))?
+    }
+}
+
+/// Runs `work` inside a savepoint: kept if it succeeds, rolled back if it fails. A panic comes back as
+/// the outer error.
+fn in_savepoint<T, F>(conn: &mut Connection, work: F) -> Result<Result<T, StoreError>, StoreError>
+where
+    F: FnOnce(&mut Connection) -> Result<T, StoreError>,
+{
+    if let Err(e) = conn.execute_batch("SAVEPOINT operation") {
+        return Ok(Err(e.into()));
+    }
+    match catch_unwind(AssertUnwindSafe(|| work(conn))) {
+        Ok(Ok(value)) => Ok(conn
+            .execute_batch("RELEASE operation")
+            .map(|()| value)
+            .map_err(Into::into)),
+        Ok(Err(error)) => {
+            let _ = conn.execute_batch("ROLLBACK TO operation; RELEASE operation");
+            Ok(Err(error))
+        }
+        Err(_) => {
+            let _ = conn.execute_batch("ROLLBACK TO operation; RELEASE operation");
+            Err(StoreError::Background("a store operation panicked".into()))
+        }
+    }
+}
+
+/// The store thread: runs queued operations in committed groups until every `Store` clone is gone.
+/// After an operation panicked, what it left half-done is unknown, so every later one is refused
+/// (`Poisoned`).
+fn serve(mut conn: Connection, queue: &mpsc::Receiver<Job>) {
+    let mut poisoned = false;
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        if poisoned {
+            for job in group {
+                let (reply, _) = job(Err(StoreError::Poisoned));
+                reply(Ok(()));
+            }
+            continue;
+        }
+        // Another process holding the lock past the busy timeout: each caller hears SQLITE_BUSY.
+        if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let message = error.to_string();
+            let mut error = Some(error);
+            for job in group {
+                let refused = match error.take() {
+                    Some(e) => StoreError::Sqlite(e),
+                    None => StoreError::Background(message.clone()),
+                };
+                let (reply, _) = job(Err(refused));
+                reply(Ok(()));
+            }
+            continue;
+        }
+        let mut replies = Vec::with_capacity(group.len());
+        for job in group {
+            if poisoned {
+                let (reply, _) = job(Err(StoreError::Poisoned));
+                replies.push(reply);
+                continue;
+            }
+            let (reply, panicked) = job(Ok(&mut conn));
+            poisoned |= panicked;
+            replies.push(reply);
+        }
+        let committed = conn.execute_batch("COMMIT");
+        if committed.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for reply in replies {
+            reply(match &committed {
+                Ok(()) => Ok(()),
+                Err(e) => Err(StoreError::Background(format!("the commit failed: {e}"))),
+            });
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! claims the id for a lease, finishes it once its effect is recorded, or releases it so that Stripe's
 //! retry can try again; a claim whose delivery crashed lapses when its lease ends.
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 
 use crate::error::StoreError;
 use crate::store::{Store, now_rfc3339};
@@ -25,7 +25,7 @@ impl Store {
     ) -> Result<WebhookClaim, StoreError> {
         let (id, kind) = (event_id.to_owned(), event_type.to_owned());
         self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = conn.savepoint()?;
             let held: Option<(String, i64)> = tx
                 .query_row(
                     "SELECT state, lease_until_unix FROM webhook_events WHERE event_id = ?1",
