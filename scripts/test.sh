@@ -55,7 +55,7 @@ else
   exit 1
 fi
 
-step "test services from PyPI: moto (DynamoDB, SSM, SNS, Step Functions APIs) and localstripe (Stripe API)"
+step "test services from PyPI: moto (DynamoDB, SSM, SNS, Step Functions APIs), localstripe (Stripe API), the AWS CLI"
 # Each in its own virtualenv under .tools; the tests start and stop the servers themselves.
 venv() { # dir requirement...
   local dir=$1
@@ -67,6 +67,7 @@ venv() { # dir requirement...
 }
 venv "$tools/aws-py" 'moto[server]>=5.2,<6'
 venv "$tools/stripe-py" 'localstripe>=1.15,<2'
+venv "$tools/awscli-py" 'awscli>=1.33,<2' # the AWS CLI v1, driving stepcart serve's Step Functions API
 export STEPCART_MOTO_PYTHON="$tools/aws-py/bin/python"
 export STEPCART_LOCALSTRIPE_PYTHON="$tools/stripe-py/bin/python"
 
@@ -86,3 +87,6 @@ for line in open(sys.argv[1], errors="replace"):
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed or passed == 0 else 0)
 PY
+
+step "the Step Functions API of stepcart serve through the AWS CLI (scripts/testing/awscli_test.sh)"
+STEPCART_AWSCLI_VENV="$tools/awscli-py" bash scripts/testing/awscli_test.sh

@@ -561,7 +561,12 @@ impl Inner {
                 .await
                 .map_err(|e| self.store_error(e))?
             else {
-                return Err(token_error(false));
+                let closed = self
+                    .store
+                    .execution_for_closed_task_token(token)
+                    .await
+                    .map_err(|e| self.store_error(e))?;
+                return Err(token_error(closed.is_some()));
             };
             let Ok(guard) = self.lock_for(&arn).try_lock_owned() else {
                 tokio::time::sleep(Duration::from_millis(4)).await;

@@ -214,6 +214,12 @@ fn save_tx(
         }
     }
     tx.execute(
+        "INSERT INTO execution_closed_task_tokens (task_token, execution_arn)
+         SELECT task_token, execution_arn FROM execution_task_tokens WHERE execution_arn = ?1
+         ON CONFLICT (task_token) DO NOTHING",
+        [&record.execution_arn],
+    )?;
+    tx.execute(
         "DELETE FROM execution_task_tokens WHERE execution_arn = ?1",
         [&record.execution_arn],
     )?;
@@ -222,6 +228,10 @@ fn save_tx(
             "INSERT INTO execution_task_tokens (task_token, execution_arn) VALUES (?1, ?2)",
         )?;
         for token in waiting_tokens {
+            tx.execute(
+                "DELETE FROM execution_closed_task_tokens WHERE task_token = ?1",
+                [token],
+            )?;
             insert
                 .execute(params![token, record.execution_arn])
                 .map_err(|e| match e.sqlite_error_code() {
@@ -461,6 +471,24 @@ impl Store {
             Ok(conn
                 .query_row(
                     "SELECT execution_arn FROM execution_task_tokens WHERE task_token = ?1",
+                    [token],
+                    |row| row.get(0),
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    /// The ARN of the execution that once waited on this task token and no longer does.
+    pub async fn execution_for_closed_task_token(
+        &self,
+        task_token: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let token = task_token.to_owned();
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT execution_arn FROM execution_closed_task_tokens WHERE task_token = ?1",
                     [token],
                     |row| row.get(0),
                 )

@@ -204,6 +204,12 @@ CREATE TABLE state_machines (
 ALTER TABLE executions ADD COLUMN definition_id TEXT REFERENCES state_machine_definitions (definition_id);
 CREATE INDEX executions_by_machine_start ON executions (state_machine_arn, start_unix_nanos);
 
+-- Tokens an execution no longer waits on: a late callback gets TaskTimedOut rather than InvalidToken.
+CREATE TABLE execution_closed_task_tokens (
+    task_token    TEXT PRIMARY KEY,
+    execution_arn TEXT NOT NULL
+) STRICT;
+
 CREATE TABLE webhook_events (
     event_id    TEXT PRIMARY KEY,
     event_type  TEXT NOT NULL,
