@@ -12,6 +12,7 @@ pub mod order;
 pub mod payment;
 pub mod ports;
 pub mod pricing;
+pub mod request_model;
 
 pub use error::{CheckoutError, PortError};
 pub use money::{Currency, Money};
