@@ -17,8 +17,11 @@ const EVENT_TTL_SECONDS: i64 = 7 * 24 * 3600;
 pub enum Claim {
     /// This delivery is the first (or takes over an expired lease): process the event.
     First,
-    /// Another delivery has it, or had it: do nothing.
-    Duplicate,
+    /// The event was handled already: do nothing, and say so (2xx: Stripe stops retrying).
+    Done,
+    /// Another delivery holds the event and may still fail or crash: answer non-2xx, so that Stripe
+    /// retries until the event is done (or the lease runs out and a retry takes it over).
+    InProgress,
 }
 
 impl DynamoStore {
@@ -51,7 +54,21 @@ impl DynamoStore {
             Err(SdkError::ServiceError(e))
                 if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
             {
-                Ok(Claim::Duplicate)
+                let held = self
+                    .client()
+                    .get_item()
+                    .table_name(&self.tables().idempotency)
+                    .key("pk", s(format!("STRIPE_EVENT#{event_id}")))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| port_error("GetItem idempotency", e))?;
+                let done = held
+                    .item()
+                    .and_then(|item| item.get("status"))
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|status| status == "done");
+                Ok(if done { Claim::Done } else { Claim::InProgress })
             }
             Err(e) => Err(port_error("PutItem idempotency", e)),
         }

@@ -11,8 +11,10 @@ use crate::store::{Store, now_rfc3339};
 pub enum WebhookClaim {
     /// This delivery owns the event: act on it, then finish or release it.
     First,
-    /// The event was handled already, or another delivery holds it now.
-    Duplicate,
+    /// The event was handled already: do nothing, and say so (2xx: Stripe stops retrying).
+    Done,
+    /// Another delivery holds the event and may still fail: answer non-2xx, so that Stripe retries.
+    InProgress,
 }
 
 impl Store {
@@ -34,7 +36,8 @@ impl Store {
                 )
                 .optional()?;
             let claim = match held {
-                Some((state, lease)) if state == "done" || lease > now_unix => WebhookClaim::Duplicate,
+                Some((state, _)) if state == "done" => WebhookClaim::Done,
+                Some((_, lease)) if lease > now_unix => WebhookClaim::InProgress,
                 _ => {
                     tx.execute(
                         "INSERT INTO webhook_events (event_id, event_type, state, lease_until_unix, received_at)
@@ -61,6 +64,13 @@ impl Store {
             Ok(())
         })
         .await
+    }
+
+    /// Releases every claim still being processed: at start, when no delivery of this process can
+    /// still hold one (a crash left them behind), so that Stripe's retries are not turned away.
+    pub async fn release_webhook_claims(&self) -> Result<usize, StoreError> {
+        self.run(|conn| Ok(conn.execute("DELETE FROM webhook_events WHERE state = 'processing'", [])?))
+            .await
     }
 
     pub async fn release_webhook_event(&self, event_id: &str) -> Result<(), StoreError> {
@@ -95,7 +105,7 @@ mod tests {
         assert_eq!(claim("evt_1", 1000).await, WebhookClaim::First);
         assert_eq!(
             claim("evt_1", 1010).await,
-            WebhookClaim::Duplicate,
+            WebhookClaim::InProgress,
             "held by the first delivery"
         );
         assert_eq!(
@@ -104,11 +114,7 @@ mod tests {
             "the lease lapsed"
         );
         store.finish_webhook_event("evt_1").await.expect("finish");
-        assert_eq!(
-            claim("evt_1", 99_999).await,
-            WebhookClaim::Duplicate,
-            "done is done"
-        );
+        assert_eq!(claim("evt_1", 99_999).await, WebhookClaim::Done, "done is done");
         assert_eq!(claim("evt_2", 1000).await, WebhookClaim::First);
         store.release_webhook_event("evt_2").await.expect("release");
         assert_eq!(

@@ -78,7 +78,13 @@ impl Webhook {
             .await
         {
             Ok(Claim::First) => {}
-            Ok(Claim::Duplicate) => {
+            Ok(Claim::InProgress) => {
+                return proxy_response(
+                    409,
+                    json!({"error": "another delivery of this event is being handled; retry later"}),
+                );
+            }
+            Ok(Claim::Done) => {
                 return proxy_response(200, json!({"received": true, "duplicate": true}));
             }
             Err(e) => return proxy_response(503, json!({"error": e.to_string()})),

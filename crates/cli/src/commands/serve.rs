@@ -41,6 +41,12 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Outcome, UsageE
     }
     let local = open(global).await?;
     local.ensure_seeded().await?;
+    // This process is now the store's only driver: claims a killed predecessor held are void.
+    local
+        .store()
+        .release_webhook_claims()
+        .await
+        .map_err(|e| UsageError::Usage(format!("cannot read the store: {e}")))?;
     let resumed = local.resume_all().await?;
     if !resumed.is_empty() {
         eprintln!(

@@ -53,7 +53,13 @@ pub async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
         .await
     {
         Ok(WebhookClaim::First) => {}
-        Ok(WebhookClaim::Duplicate) => {
+        Ok(WebhookClaim::InProgress) => {
+            return answer(
+                StatusCode::CONFLICT,
+                json!({"error": "another delivery of this event is being handled; retry later"}),
+            );
+        }
+        Ok(WebhookClaim::Done) => {
             return answer(StatusCode::OK, json!({"received": true, "duplicate": true}));
         }
         Err(e) => return answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": e.to_string()})),
