@@ -13,6 +13,7 @@ mod config;
 mod dynamo;
 mod error;
 mod events;
+mod invariants;
 mod ledger;
 mod notify;
 mod tables;
@@ -22,6 +23,7 @@ pub use config::{Parameters, Secret};
 pub use dynamo::{DynamoStore, MAX_PIECES};
 pub use error::error_chain;
 pub use events::Claim;
+pub use invariants::{InvariantOptions, PaymentRecord};
 pub use notify::SnsNotifier;
 pub use tables::TableNames;
 

@@ -150,3 +150,58 @@ pub async fn run_bootstrap(
         .map_err(aws_error)?;
     Ok((env, report))
 }
+
+/// `stepcart check --backend aws`: the DynamoDB invariant checker. The payments it checks orders against
+/// are the ledger's with `--payment stripe`, otherwise the simulated provider's, which live in the
+/// embedded store `local` (as do the executions: those still running are skipped).
+pub async fn check_invariants(
+    local: &stepcart_store_sqlite::Store,
+    stripe: bool,
+) -> Result<Vec<String>, LocalError> {
+    let clients = AwsClients::from_env().await;
+    let tables = TableNames::from_env();
+    let missing = missing_tables(&clients, &tables).await?;
+    if !missing.is_empty() {
+        return Err(aws_error(format!(
+            "tables {} do not exist on this endpoint; run `stepcart aws bootstrap` first",
+            missing.join(", ")
+        )));
+    }
+    let store_error = |e: stepcart_store_sqlite::StoreError| aws_error(format!("the embedded store: {e}"));
+    let running = local
+        .running_executions()
+        .await
+        .map_err(store_error)?
+        .iter()
+        .filter_map(|arn| arn.rsplit(':').next().map(str::to_owned))
+        .collect();
+    let payments = if stripe {
+        None
+    } else {
+        Some(
+            local
+                .payments()
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .map(|p| stepcart_aws::PaymentRecord {
+                    payment_id: Some(p.payment_id),
+                    idempotency_key: p.idempotency_key,
+                    execution_name: p.execution_name,
+                    order_id: p.order_id,
+                    amount: p.amount,
+                    currency: p.currency,
+                    status: p.status.as_str().to_owned(),
+                    captured: p.captured,
+                    refunded: p.refunded,
+                    status_may_be_stale: false,
+                })
+                .collect(),
+        )
+    };
+    let store = DynamoStore::new(clients.dynamodb.clone(), tables);
+    store
+        .check_invariants_with(&stepcart_aws::InvariantOptions { payments, running })
+        .await
+        .map_err(aws_error)
+}

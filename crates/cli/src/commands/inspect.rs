@@ -67,17 +67,37 @@ pub async fn orders(global: &GlobalArgs) -> Result<Outcome, UsageError> {
     Ok(Outcome::Success)
 }
 
+/// `stepcart check`: the embedded store's invariants, or with `--backend aws` DynamoDB's (payments from the
+/// simulated provider in `--db`, or the ledger with `--payment stripe`).
 pub async fn check(global: &GlobalArgs) -> Result<Outcome, UsageError> {
     let local = Local::open(&global.db).await?;
-    let violations = local
-        .store()
-        .check_invariants()
-        .await
-        .map_err(|e| UsageError::Usage(format!("cannot read the store: {e}")))?;
+    let (violations, checked) = match global.backend {
+        super::run::BackendArg::Embedded => (
+            local
+                .store()
+                .check_invariants()
+                .await
+                .map_err(|e| UsageError::Usage(format!("cannot read the store: {e}")))?,
+            global.db.display().to_string(),
+        ),
+        #[cfg(feature = "aws")]
+        super::run::BackendArg::Aws => (
+            crate::aws::check_invariants(local.store(), global.payment == super::run::PaymentArg::Stripe)
+                .await?,
+            format!("DynamoDB (environment {})", crate::aws::environment_name()),
+        ),
+        #[cfg(not(feature = "aws"))]
+        super::run::BackendArg::Aws => {
+            return Err(UsageError::Usage(
+                "--backend aws needs a stepcart built with the AWS adapters: cargo build --features aws"
+                    .into(),
+            ));
+        }
+    };
     if global.json {
         println!("{}", json!({"violations": violations}));
     } else if violations.is_empty() {
-        println!("{}: every invariant holds", global.db.display());
+        println!("{checked}: every invariant holds");
     } else {
         for violation in &violations {
             println!("{violation}");
