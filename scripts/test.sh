@@ -90,3 +90,11 @@ PY
 
 step "the Step Functions API of stepcart serve through the AWS CLI (scripts/testing/awscli_test.sh)"
 STEPCART_AWSCLI_VENV="$tools/awscli-py" bash scripts/testing/awscli_test.sh
+
+step "the console in headless Chromium (scripts/testing/console/console.test.mjs, screenshots in docs/screenshots)"
+if [ ! -x /usr/bin/chromium ]; then
+  # Debian's Chromium; the test drives it with playwright-core (no browser download).
+  { apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } >&2
+fi
+npm install --silent --no-audit --no-fund --prefix scripts/testing/console >&2
+STEPCART_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/stepcart" node scripts/testing/console/console.test.mjs
