@@ -991,6 +991,17 @@ impl Validator {
                     );
                 }
             }
+            // Choice states carry no End; every other kind ends the scope through End (Succeed and Fail
+            // are End by nature).
+            let terminal = states
+                .iter()
+                .any(|s| !matches!(s.kind, StateKind::Choice { .. }) && matches!(s.next, Transition::End));
+            if !terminal && !states.is_empty() {
+                self.problem(
+                    &states_obj.at,
+                    "the workflow has no terminal state: no state has \"End\": true and none is a Succeed or Fail state",
+                );
+            }
         }
         Some(Scope {
             start_at: start_at.into(),
@@ -1995,6 +2006,25 @@ mod tests {
         ] {
             assert!(joined.contains(expected), "missing {expected:?} in:\n{joined}");
         }
+    }
+
+    #[test]
+    fn a_workflow_without_a_terminal_state_is_refused() {
+        let p = problems(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Next":"A"}}}"#,
+        );
+        assert_eq!(
+            p,
+            vec![
+                "/States: the workflow has no terminal state: no state has \"End\": true and none is a Succeed or Fail state"
+            ]
+        );
+        let leavable = problems(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"C"},
+                "C":{"Type":"Choice","Choices":[{"Variable":"$.x","IsPresent":true,"Next":"A"}],"Default":"D"},
+                "D":{"Type":"Succeed"}}}"#,
+        );
+        assert!(leavable.is_empty(), "{leavable:?}");
     }
 
     #[test]

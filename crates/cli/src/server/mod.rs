@@ -45,8 +45,21 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(console::routes())
         // Step Functions caps inputs at 256 KiB; a JSON body a little larger than that still has to be
         // read to answer with the right error, anything far larger is refused unread.
-        .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::map_response(json_payload_too_large))
         .with_state(app)
+}
+
+/// The largest request body read.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The body-limit refusal comes as plain text from axum; every other error here is JSON.
+async fn json_payload_too_large(response: Response) -> Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let body = json!({"error": "PayloadTooLarge", "message": format!("the request body is over {MAX_BODY_BYTES} bytes")});
+    (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
 }
 
 async fn require_api_key(
