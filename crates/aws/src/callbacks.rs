@@ -5,6 +5,8 @@ use serde_json::Value;
 use stepcart_domain::PortError;
 use stepcart_domain::ports::TaskCallbacks;
 
+use aws_sdk_sfn::error::ProvideErrorMetadata as _;
+
 use crate::error::port_error;
 
 #[derive(Clone, Debug)]
@@ -27,7 +29,7 @@ impl TaskCallbacks for SfnCallbacks {
             .output(output.to_string())
             .send()
             .await
-            .map_err(|e| port_error("SendTaskSuccess", e))?;
+            .map_err(|e| callback_error("SendTaskSuccess", e))?;
         Ok(())
     }
 
@@ -39,7 +41,21 @@ impl TaskCallbacks for SfnCallbacks {
             .cause(cause)
             .send()
             .await
-            .map_err(|e| port_error("SendTaskFailure", e))?;
+            .map_err(|e| callback_error("SendTaskFailure", e))?;
         Ok(())
+    }
+}
+
+/// A token Step Functions no longer accepts (its task ended or never was) is `Closed`, not a failure.
+fn callback_error<E, R>(operation: &str, error: aws_sdk_sfn::error::SdkError<E, R>) -> PortError
+where
+    E: aws_sdk_sfn::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match error.code() {
+        Some(code @ ("TaskTimedOut" | "InvalidToken" | "TaskDoesNotExist")) => {
+            PortError::Closed(format!("{operation}: {code}"))
+        }
+        _ => port_error(operation, error),
     }
 }

@@ -19,7 +19,7 @@ use stepcart_domain::inventory::{
 use stepcart_domain::money::{Currency, Money};
 use stepcart_domain::order::{Order, OrderStatus};
 use stepcart_domain::ports::{
-    AuthenticationWaits, Catalog, Inventory, Orders, PlaceOrderError, ReserveError,
+    AuthenticationWaits, CancelOutcome, Catalog, Inventory, Orders, PlaceOrderError, ReserveError,
 };
 use stepcart_domain::pricing::PricedLine;
 
@@ -719,6 +719,7 @@ fn order_from(item: &Item, table: &str, order_id: &str) -> Result<Order, PortErr
         order_id: order_id.to_owned(),
         status: match get_s(item, table, "status")? {
             "CONFIRMED" => OrderStatus::Confirmed,
+            "CANCELLED" => OrderStatus::Cancelled,
             other => {
                 return Err(PortError::Failed(format!(
                     "{table}: unknown order status {other}"
@@ -741,6 +742,70 @@ fn order_from(item: &Item, table: &str, order_id: &str) -> Result<Order, PortErr
 
 #[async_trait]
 impl Orders for DynamoStore {
+    async fn cancel(&self, order_id: &str) -> Result<CancelOutcome, PortError> {
+        let Some(order) = self.order(order_id).await? else {
+            return Ok(CancelOutcome::NotFound);
+        };
+        if order.status == OrderStatus::Cancelled {
+            return Ok(CancelOutcome::AlreadyCancelled);
+        }
+        let Some(stored) = self.load_reservation(&order.reservation_id).await? else {
+            return Err(PortError::Failed(format!(
+                "order {order_id} holds reservation {}, which does not exist",
+                order.reservation_id
+            )));
+        };
+        if stored.reservation.status != ReservationStatus::Committed
+            || stored.order_id.as_deref() != Some(order_id)
+        {
+            return Err(PortError::Failed(format!(
+                "reservation {} is {} and not committed to order {order_id}",
+                order.reservation_id,
+                stored.reservation.status.as_str()
+            )));
+        }
+        let now = now_rfc3339();
+        let cancel = Update::builder()
+            .table_name(&self.tables.orders)
+            .key("orderId", s(order_id))
+            .update_expression("SET #status = :cancelled, updatedAt = :now")
+            .condition_expression("#status = :confirmed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":cancelled", s(OrderStatus::Cancelled.as_str()))
+            .expression_attribute_values(":confirmed", s(OrderStatus::Confirmed.as_str()))
+            .expression_attribute_values(":now", s(&now))
+            .build()
+            .map_err(|e| PortError::Failed(format!("order update: {e}")))?;
+        let release = Update::builder()
+            .table_name(&self.tables.reservations)
+            .key("reservationId", s(&order.reservation_id))
+            .update_expression(
+                "SET #status = :released, updatedAt = :now, expiresAt = :expires REMOVE orderId",
+            )
+            .condition_expression("#status = :committed AND orderId = :order")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":released", s(ReservationStatus::Released.as_str()))
+            .expression_attribute_values(":committed", s(ReservationStatus::Committed.as_str()))
+            .expression_attribute_values(":order", s(order_id))
+            .expression_attribute_values(":now", s(&now))
+            .expression_attribute_values(":expires", n(epoch_seconds() + RELEASED_TTL_SECONDS))
+            .build()
+            .map_err(|e| PortError::Failed(format!("reservation update: {e}")))?;
+        let mut items = vec![
+            TransactWriteItem::builder().update(cancel).build(),
+            TransactWriteItem::builder().update(release).build(),
+        ];
+        items.extend(self.piece_updates(&stored.pieces, "sold", "available")?);
+        match self.transact(items, None).await {
+            Ok(()) => Ok(CancelOutcome::Cancelled),
+            Err(c) if c.failed_at(0) => match self.order(order_id).await? {
+                Some(now) if now.status == OrderStatus::Cancelled => Ok(CancelOutcome::AlreadyCancelled),
+                _ => Err(c.into_port_error("cancelling an order")),
+            },
+            Err(c) => Err(c.into_port_error("cancelling an order")),
+        }
+    }
+
     async fn place(&self, order: &Order) -> Result<Order, PlaceOrderError> {
         if let Some(stored) = self.order(&order.order_id).await? {
             return Ok(stored);

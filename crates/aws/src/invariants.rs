@@ -415,7 +415,19 @@ impl DynamoStore {
                 },
             }
         }
-        for o in orders.values() {
+        for o in orders.values().filter(|o| o.status == "CANCELLED") {
+            // A cancelled order gave its units back: its reservation is released.
+            match reservations.get(&o.reservation_id) {
+                Some(r) if r.status == "RELEASED" => {}
+                other => problems.push(format!(
+                    "order {} is CANCELLED but reservation {} is {}",
+                    o.id,
+                    o.reservation_id,
+                    other.map_or("missing", |r| r.status.as_str())
+                )),
+            }
+        }
+        for o in orders.values().filter(|o| o.status != "CANCELLED") {
             match reservations.get(&o.reservation_id) {
                 None => problems.push(format!(
                     "order {} holds reservation {}, which does not exist",

@@ -532,6 +532,28 @@ impl Inner {
         }
     }
 
+    /// Returns once the execution has committed the transition that consumed `token`, so that whoever
+    /// delivered the outcome (a webhook answering 200) can rely on it surviving a crash.
+    async fn until_recorded(&self, token: &str, event: &ExternalEvent) -> Result<(), LocalError> {
+        if matches!(event, ExternalEvent::TaskTokenHeartbeat { .. }) {
+            return Ok(());
+        }
+        for _ in 0..2500 {
+            let waiting = self
+                .store
+                .execution_for_task_token(token)
+                .await
+                .map_err(|e| self.store_error(e))?;
+            if waiting.is_none() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Err(LocalError::Engine(
+            "the outcome was handed to the execution but not recorded within 5 s".into(),
+        ))
+    }
+
     /// Delivers a task-token outcome: to the live execution if one is being driven, otherwise by
     /// loading it from the store and driving it with the outcome applied.
     async fn deliver(self: &Arc<Self>, token: &str, event: ExternalEvent) -> Result<(), LocalError> {
@@ -552,7 +574,7 @@ impl Inner {
                 }
             };
             match live {
-                Ok(()) => return Ok(()),
+                Ok(()) => return self.until_recorded(token, &event).await,
                 Err(CallbackError::UnknownToken) => {}
             }
             let Some(arn) = self
@@ -728,7 +750,7 @@ impl TaskCallbacks for LocalCallbacks {
         self.inner()?
             .deliver(task_token, event)
             .await
-            .map_err(|e| PortError::Failed(e.to_string()))
+            .map_err(callback_error)
     }
 
     async fn fail(&self, task_token: &str, error: &str, cause: &str) -> Result<(), PortError> {
@@ -740,7 +762,14 @@ impl TaskCallbacks for LocalCallbacks {
         self.inner()?
             .deliver(task_token, event)
             .await
-            .map_err(|e| PortError::Failed(e.to_string()))
+            .map_err(callback_error)
+    }
+}
+
+fn callback_error(error: LocalError) -> PortError {
+    match error {
+        LocalError::Token { message, .. } => PortError::Closed(message),
+        other => PortError::Failed(other.to_string()),
     }
 }
 

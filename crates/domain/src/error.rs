@@ -76,13 +76,16 @@ pub enum PortError {
     Unavailable(String),
     #[error("{0}")]
     Failed(String),
+    /// What was addressed is over: a task token whose task has ended (`TaskTimedOut`, `InvalidToken`).
+    #[error("no longer waiting: {0}")]
+    Closed(String),
 }
 
 impl From<PortError> for CheckoutError {
     fn from(error: PortError) -> Self {
         match error {
             PortError::Unavailable(m) => CheckoutError::Transient(m),
-            PortError::Failed(m) => CheckoutError::Internal(m),
+            PortError::Failed(m) | PortError::Closed(m) => CheckoutError::Internal(m),
         }
     }
 }

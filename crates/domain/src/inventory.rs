@@ -65,6 +65,8 @@ pub enum ReleaseOutcome {
     NotFound,
     /// The order was placed; sold units are not released.
     Committed,
+    /// The order had been placed: it was cancelled and its units went back to available.
+    OrderCancelled,
 }
 
 /// A line the store could not reserve in full.

@@ -9,12 +9,15 @@ use crate::pricing::PricedLine;
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
     Confirmed,
+    /// Placed, then undone by a compensation (its payment refunded, its units back in stock).
+    Cancelled,
 }
 
 impl OrderStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Confirmed => "CONFIRMED",
+            Self::Cancelled => "CANCELLED",
         }
     }
 }

@@ -66,6 +66,19 @@ pub trait Orders: Send + Sync {
     /// Idempotent by order id: placing the same order again returns the stored one.
     async fn place(&self, order: &Order) -> Result<Order, PlaceOrderError>;
     async fn order(&self, order_id: &str) -> Result<Option<Order>, PortError>;
+    /// Cancels a placed order whose checkout is being compensated (its payment is refunded): the order
+    /// becomes CANCELLED, its reservation RELEASED and its units go back from sold to available, in one
+    /// atomic write. Idempotent.
+    async fn cancel(&self, order_id: &str) -> Result<CancelOutcome, PortError>;
+}
+
+/// What cancelling an order did; cancelling is idempotent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelOutcome {
+    Cancelled,
+    AlreadyCancelled,
+    /// No order was placed under this id.
+    NotFound,
 }
 
 #[async_trait]

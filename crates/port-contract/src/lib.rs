@@ -17,7 +17,7 @@ use stepcart_domain::catalog::{Discount, DiscountKind, Product, StockedProduct};
 use stepcart_domain::inventory::{ReleaseOutcome, ReservationStatus, StockLevel};
 use stepcart_domain::order::{Order, OrderStatus};
 use stepcart_domain::ports::{
-    AuthenticationWaits, Catalog, Inventory, Orders, PlaceOrderError, ReserveError,
+    AuthenticationWaits, CancelOutcome, Catalog, Inventory, Orders, PlaceOrderError, ReserveError,
 };
 use stepcart_domain::pricing::PricedLine;
 use stepcart_domain::{Currency, Money, PortError};
@@ -374,6 +374,46 @@ pub async fn place_commits_the_reservation_once(store: &dyn ContractStore) {
         "release: a committed reservation keeps its sale"
     );
     assert_eq!(store.orders().order("ord_none").await.expect("read"), None);
+
+    // A placed order cancelled by a compensation gives its units back, once.
+    assert_eq!(
+        store.orders().cancel(&order.order_id).await.expect("cancel"),
+        CancelOutcome::Cancelled
+    );
+    let a = level(store, "ord-A").await;
+    assert_eq!(
+        (a.available, a.reserved, a.sold),
+        (5, 0, 0),
+        "cancel: the sold units are available again"
+    );
+    assert_eq!(
+        store.orders().cancel(&order.order_id).await.expect("again"),
+        CancelOutcome::AlreadyCancelled
+    );
+    assert_eq!(
+        level(store, "ord-A").await.available,
+        5,
+        "cancel: a repeat gives nothing more back"
+    );
+    let cancelled = store
+        .orders()
+        .order(&order.order_id)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(cancelled.status, OrderStatus::Cancelled);
+    assert_eq!(
+        inv.reservation("res_ord")
+            .await
+            .expect("read")
+            .expect("kept")
+            .status,
+        ReservationStatus::Released
+    );
+    assert_eq!(
+        store.orders().cancel("ord_none").await.expect("none"),
+        CancelOutcome::NotFound
+    );
 }
 
 pub async fn place_refuses_a_reservation_not_held(store: &dyn ContractStore) {

@@ -28,7 +28,12 @@ const CHECKS: &[&str] = &[
      WHERE r.status = 'COMMITTED' AND o.order_id IS NULL",
     "SELECT 'order ' || o.order_id || ' holds reservation ' || o.reservation_id || ', which is not committed to it'
      FROM orders o LEFT JOIN reservations r ON r.reservation_id = o.reservation_id
-     WHERE r.status IS NOT 'COMMITTED' OR r.order_id IS NOT o.order_id",
+     WHERE o.status = 'CONFIRMED' AND (r.status IS NOT 'COMMITTED' OR r.order_id IS NOT o.order_id)",
+    // A cancelled order gave its units back: its reservation is released.
+    "SELECT 'order ' || o.order_id || ' is CANCELLED but reservation ' || o.reservation_id || ' is '
+         || COALESCE(r.status, 'missing')
+     FROM orders o LEFT JOIN reservations r ON r.reservation_id = o.reservation_id
+     WHERE o.status = 'CANCELLED' AND r.status IS NOT 'RELEASED'",
     // Money: taken only by a succeeded payment, given back at most once and in full.
     "SELECT 'payment ' || payment_id || ' is ' || status || ' with ' || captured || ' captured of ' || amount
      FROM sim_payment_intents
@@ -42,7 +47,7 @@ const CHECKS: &[&str] = &[
     // execution is still running may be between the two.
     "SELECT 'payment ' || p.payment_id || ' captured ' || p.captured || ' ' || p.currency || ' but has '
          || COUNT(o.order_id) || ' orders and no refund'
-     FROM sim_payment_intents p LEFT JOIN orders o ON o.payment_id = p.payment_id
+     FROM sim_payment_intents p LEFT JOIN orders o ON o.payment_id = p.payment_id AND o.status = 'CONFIRMED'
      WHERE p.captured > 0 AND p.refunded = 0
        AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.name = p.execution_name AND e.status = 'RUNNING')
      GROUP BY p.payment_id HAVING COUNT(o.order_id) <> 1",

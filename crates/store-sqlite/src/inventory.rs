@@ -96,6 +96,10 @@ pub(crate) fn settle(
             "UPDATE stock SET reserved = reserved - ?2, sold = sold + ?2 WHERE sku = ?1",
             ReservationStatus::Committed,
         ),
+        Settle::Unsell => (
+            "UPDATE stock SET sold = sold - ?2, available = available + ?2 WHERE sku = ?1",
+            ReservationStatus::Released,
+        ),
     };
     // SKU order, like reserving: a fixed lock order is what keeps stores with row locks deadlock-free.
     for line in canonical_lines(&reservation.items) {
@@ -126,6 +130,8 @@ pub(crate) fn settle(
 pub(crate) enum Settle {
     Release,
     Commit,
+    /// A committed reservation whose order is cancelled: its units go back from sold to available.
+    Unsell,
 }
 
 fn reserve_tx(

@@ -4,7 +4,7 @@ use serde::Serialize;
 use stepcart_domain::PortError;
 use stepcart_domain::inventory::ReservationStatus;
 use stepcart_domain::order::{Order, OrderStatus};
-use stepcart_domain::ports::{Orders, PlaceOrderError};
+use stepcart_domain::ports::{CancelOutcome, Orders, PlaceOrderError};
 use stepcart_domain::pricing::PricedLine;
 
 use crate::catalog::parse_currency;
@@ -28,6 +28,7 @@ pub struct OrderRow {
 fn parse_order_status(order_id: &str, text: &str) -> Result<OrderStatus, StoreError> {
     match text {
         "CONFIRMED" => Ok(OrderStatus::Confirmed),
+        "CANCELLED" => Ok(OrderStatus::Cancelled),
         other => Err(StoreError::corrupt(format!("orders[{order_id}].status"), other)),
     }
 }
@@ -234,4 +235,41 @@ impl Orders for Store {
         let order_id = order_id.to_owned();
         Ok(self.run(move |conn| load_order(conn, &order_id)).await?)
     }
+
+    async fn cancel(&self, order_id: &str) -> Result<CancelOutcome, PortError> {
+        let order_id = order_id.to_owned();
+        Ok(self.run(move |conn| cancel_tx(conn, &order_id)).await?)
+    }
+}
+
+fn cancel_tx(conn: &mut Connection, order_id: &str) -> Result<CancelOutcome, StoreError> {
+    let tx = conn.savepoint()?;
+    let Some(order) = load_order(&tx, order_id)? else {
+        return Ok(CancelOutcome::NotFound);
+    };
+    if order.status == OrderStatus::Cancelled {
+        return Ok(CancelOutcome::AlreadyCancelled);
+    }
+    let Some((reservation, held_by)) = load_reservation(&tx, &order.reservation_id)? else {
+        return Err(StoreError::corrupt(
+            format!("orders[{order_id}].reservation_id"),
+            format!("reservation {} does not exist", order.reservation_id),
+        ));
+    };
+    if reservation.status != ReservationStatus::Committed || held_by.as_deref() != Some(order_id) {
+        return Err(StoreError::corrupt(
+            format!("reservations[{}]", order.reservation_id),
+            format!(
+                "is {} and not committed to order {order_id}",
+                reservation.status.as_str()
+            ),
+        ));
+    }
+    settle(&tx, &reservation, Settle::Unsell, None)?;
+    tx.execute(
+        "UPDATE orders SET status = 'CANCELLED' WHERE order_id = ?1",
+        [order_id],
+    )?;
+    tx.commit()?;
+    Ok(CancelOutcome::Cancelled)
 }

@@ -1,12 +1,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use stepcart_domain::PortError;
 use stepcart_domain::cart::{self, CartLine, CheckoutRequest, Customer, ValidCart};
 use stepcart_domain::ids::CheckoutIds;
 use stepcart_domain::inventory::{ReleaseOutcome, ReservationStatus};
 use stepcart_domain::notification::{Notification, NotificationKind};
 use stepcart_domain::order::{Order, OrderStatus};
 use stepcart_domain::payment::{PaymentError, PaymentRequest, PaymentStatus, RefundOutcome};
-use stepcart_domain::ports::{PlaceOrderError, ReserveError};
+use stepcart_domain::ports::{CancelOutcome, PlaceOrderError, ReserveError};
 use stepcart_domain::pricing::{self, Pricing};
 use stepcart_domain::{CheckoutError, Currency, Money};
 
@@ -410,7 +411,17 @@ pub async fn release_stock(
     input: ReleaseStockInput,
 ) -> Result<ReleaseStockOutput, CheckoutError> {
     let ids = CheckoutIds::for_execution(&input.execution_name);
-    let outcome = ports.inventory.release(&ids.reservation_id).await?;
+    let mut outcome = ports.inventory.release(&ids.reservation_id).await?;
+    if outcome == ReleaseOutcome::Committed {
+        // The order was placed although the saga failed (create-order wrote it, then every answer was
+        // lost): the payment is refunded by now, so the order is cancelled and its units go back.
+        match ports.orders.cancel(&ids.order_id).await? {
+            CancelOutcome::Cancelled | CancelOutcome::AlreadyCancelled => {
+                outcome = ReleaseOutcome::OrderCancelled;
+            }
+            CancelOutcome::NotFound => {}
+        }
+    }
     tracing::info!(execution = %input.execution_name, reservation = %ids.reservation_id, ?outcome, "released");
     Ok(ReleaseStockOutput {
         reservation_id: ids.reservation_id,
@@ -486,17 +497,22 @@ pub async fn deliver_authentication_outcome(
     let Some(task_token) = ports.authentication_waits.task_token(payment_id).await? else {
         return Ok(AuthenticationDelivery::NobodyWaiting);
     };
-    if succeeded {
+    let delivered = if succeeded {
         ports
             .callbacks
             .succeed(&task_token, authentication_result(payment_id))
-            .await?;
+            .await
     } else {
         let failure = authentication_failure(payment_id, provider_message);
         ports
             .callbacks
             .fail(&task_token, failure.name(), &error_cause(&failure))
-            .await?;
+            .await
+    };
+    match delivered {
+        Ok(()) => Ok(AuthenticationDelivery::Delivered { task_token }),
+        // The checkout was resumed already (an earlier event) or gave up waiting (its timeout).
+        Err(PortError::Closed(_)) => Ok(AuthenticationDelivery::NobodyWaiting),
+        Err(e) => Err(e.into()),
     }
-    Ok(AuthenticationDelivery::Delivered { task_token })
 }

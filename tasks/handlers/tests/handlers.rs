@@ -442,7 +442,9 @@ async fn compensations_release_and_refund_exactly_once() {
 }
 
 #[tokio::test]
-async fn release_after_the_order_keeps_sold_units() {
+async fn release_after_the_order_cancels_it_and_gives_the_units_back() {
+    // create-order wrote the order but every answer was lost: the saga compensates (refund, release),
+    // so the order is cancelled and its sold units are available again, once.
     let f = fixture().await;
     let (reservation, pricing, payment) = reserved_and_paid(&f, "e1", "pm_card_visa").await;
     run(
@@ -452,20 +454,20 @@ async fn release_after_the_order_keeps_sold_units() {
     )
     .await
     .expect("order");
+    assert_eq!(available(&f, "TSHIRT").await, (3, 0, 2));
     let release = run(&f, Task::ReleaseStock, json!({"executionName": "e1"}))
         .await
-        .expect("no-op");
-    assert_eq!(release["outcome"], "committed");
-    assert_eq!(available(&f, "TSHIRT").await, (3, 0, 2));
+        .expect("released");
+    assert_eq!(release["outcome"], "orderCancelled");
+    assert_eq!(available(&f, "TSHIRT").await, (5, 0, 0));
+    let again = run(&f, Task::ReleaseStock, json!({"executionName": "e1"}))
+        .await
+        .expect("idempotent");
+    assert_eq!(again["outcome"], "alreadyReleased");
+    assert_eq!(available(&f, "TSHIRT").await, (5, 0, 0));
     let order_id = stepcart_domain::ids::CheckoutIds::for_execution("e1").order_id;
-    assert!(f.store.order(&order_id).await.expect("read").is_some());
-    assert!(
-        f.store
-            .reservation(reservation["reservationId"].as_str().unwrap())
-            .await
-            .expect("read")
-            .is_some()
-    );
+    let order = f.store.order(&order_id).await.expect("read").expect("kept");
+    assert_eq!(order.status, stepcart_domain::order::OrderStatus::Cancelled);
 }
 
 #[tokio::test]
