@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Fuzzes the ASL engine (crates/asl/fuzz, cargo-fuzz + libFuzzer + AddressSanitizer).
+# Fuzzes stepcart with cargo-fuzz + libFuzzer + AddressSanitizer. Each fuzzed crate has its own
+# cargo-fuzz workspace in CRATE/fuzz (excluded from the root workspace):
+#   crates/asl/fuzz             definition, jsonpath, intrinsics, jsonata (the ASL engine)
+#   crates/domain/fuzz          request_model (the checkout request model vs the saga's parser)
+#   crates/stripe-webhook/fuzz  signature_header (the Stripe-Signature check)
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]    each target (default: all) for SECONDS (default 60)
 #
 # Only the stable toolchain is needed: cargo-fuzz passes nightly-only flags (-Zsanitizer=address,
 # ...), which RUSTC_BOOTSTRAP=1 unlocks on stable. Set FUZZ_SANITIZER=none to fuzz without ASan
-# (faster, still catches panics). New corpus entries go to crates/asl/fuzz/corpus/TARGET (gitignored;
-# the checked-in seeds are in crates/asl/fuzz/seeds/TARGET); a crash is written to
-# crates/asl/fuzz/artifacts/TARGET/ and the script exits non-zero after running every target.
-# Reproduce one with: cd crates/asl && RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET artifacts/...
-# Minimise it with:   cd crates/asl && RUSTC_BOOTSTRAP=1 cargo fuzz tmin TARGET artifacts/...
+# (faster, still catches panics). New corpus entries go to CRATE/fuzz/corpus/TARGET (gitignored;
+# the checked-in seeds are in CRATE/fuzz/seeds/TARGET); a crash is written to
+# CRATE/fuzz/artifacts/TARGET/ and the script exits non-zero after running every target.
+# Reproduce one with: cd CRATE && RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET fuzz/artifacts/TARGET/...
+# Minimise it with:   cd CRATE && RUSTC_BOOTSTRAP=1 cargo fuzz tmin TARGET fuzz/artifacts/TARGET/...
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
@@ -17,6 +21,7 @@ shift || true
 case "$seconds" in
   '' | *[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2; exit 2 ;;
 esac
+crates=(crates/asl crates/domain crates/stripe-webhook)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "installing cargo-fuzz from crates.io" >&2
@@ -24,30 +29,51 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 export RUSTC_BOOTSTRAP=1
-cd "$root/crates/asl"
 sanitizer=${FUZZ_SANITIZER:-address}
-if [ "$#" -gt 0 ]; then
-  targets=("$@")
-else
-  mapfile -t targets < <(cargo fuzz list)
+wanted=("$@")
+
+# Every requested target must exist in one of the crates.
+if [ "${#wanted[@]}" -gt 0 ]; then
+  all=()
+  for crate in "${crates[@]}"; do
+    mapfile -t -O "${#all[@]}" all < <(cd "$root/$crate" && cargo fuzz list)
+  done
+  for target in "${wanted[@]}"; do
+    case " ${all[*]} " in
+      *" $target "*) ;;
+      *) echo "no fuzz target $target (there are: ${all[*]})" >&2; exit 2 ;;
+    esac
+  done
 fi
 
-cargo fuzz build -O --sanitizer "$sanitizer" >&2
-
 failed=()
-for target in "${targets[@]}"; do
-  mkdir -p "fuzz/corpus/$target"
-  seeds=()
-  [ -d "fuzz/seeds/$target" ] && seeds=("fuzz/seeds/$target")
-  echo "== $target: ${seconds}s (sanitizer: $sanitizer, load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-  start=$(date +%s)
-  if cargo fuzz run -O --sanitizer "$sanitizer" "$target" "fuzz/corpus/$target" "${seeds[@]}" -- \
-      -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1; then
-    echo "== $target: no crash in $(( $(date +%s) - start ))s" >&2
-  else
-    echo "== $target: CRASH (see crates/asl/fuzz/artifacts/$target/)" >&2
-    failed+=("$target")
-  fi
+for crate in "${crates[@]}"; do
+  cd "$root/$crate"
+  mapfile -t listed < <(cargo fuzz list)
+  targets=()
+  for target in "${listed[@]}"; do
+    if [ "${#wanted[@]}" -eq 0 ] || [[ " ${wanted[*]} " == *" $target "* ]]; then
+      targets+=("$target")
+    fi
+  done
+  [ "${#targets[@]}" -eq 0 ] && continue
+
+  cargo fuzz build -O --sanitizer "$sanitizer" >&2
+
+  for target in "${targets[@]}"; do
+    mkdir -p "fuzz/corpus/$target"
+    seeds=()
+    [ -d "fuzz/seeds/$target" ] && seeds=("fuzz/seeds/$target")
+    echo "== $crate $target: ${seconds}s (sanitizer: $sanitizer, load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+    start=$(date +%s)
+    if cargo fuzz run -O --sanitizer "$sanitizer" "$target" "fuzz/corpus/$target" "${seeds[@]}" -- \
+        -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1; then
+      echo "== $crate $target: no crash in $(( $(date +%s) - start ))s" >&2
+    else
+      echo "== $crate $target: CRASH (see $crate/fuzz/artifacts/$target/)" >&2
+      failed+=("$target")
+    fi
+  done
 done
 
 if [ "${#failed[@]}" -gt 0 ]; then

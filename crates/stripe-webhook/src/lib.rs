@@ -222,16 +222,19 @@ pub fn verify(
         return Err(WebhookError::BadSignature);
     }
     let tolerance_secs = tolerance_secs.max(0);
-    let age = now_unix.saturating_sub(header.timestamp);
-    if age > tolerance_secs {
+    // In i128: with i64 the age saturates at i64::MIN for a clock far in the past, and negating that
+    // overflows (a panic with overflow checks, a wrap to "not in the future" without: accepted).
+    let age = i128::from(now_unix) - i128::from(header.timestamp);
+    let clamp = |secs: i128| i64::try_from(secs).unwrap_or(i64::MAX);
+    if age > i128::from(tolerance_secs) {
         return Err(WebhookError::StaleTimestamp {
-            age_secs: age,
+            age_secs: clamp(age),
             tolerance_secs,
         });
     }
-    if -age > tolerance_secs {
+    if -age > i128::from(tolerance_secs) {
         return Err(WebhookError::FutureTimestamp {
-            ahead_secs: -age,
+            ahead_secs: clamp(-age),
             tolerance_secs,
         });
     }
@@ -360,6 +363,47 @@ mod tests {
         assert!(matches!(
             verify(PAYLOAD.as_bytes(), &header, &[SECRET], T + 11, 10),
             Err(WebhookError::StaleTimestamp { .. })
+        ));
+    }
+
+    /// Found by the `signature_header` fuzz target (crates/stripe-webhook/fuzz): a genuine signature
+    /// checked against a clock of i64::MIN was accepted (the age saturated and its negation wrapped).
+    #[test]
+    fn extreme_clocks_and_timestamps_never_accept_nor_panic() {
+        let header = format!("t={T},v1={KNOWN_V1}");
+        assert_eq!(
+            check(&header, i64::MIN),
+            Err(WebhookError::FutureTimestamp {
+                ahead_secs: i64::MAX,
+                tolerance_secs: 300
+            })
+        );
+        assert!(matches!(
+            verify(PAYLOAD.as_bytes(), &header, &[SECRET], i64::MIN, i64::MAX),
+            Err(WebhookError::FutureTimestamp { .. })
+        ));
+        assert!(matches!(
+            check(&header, i64::MAX),
+            Err(WebhookError::StaleTimestamp { .. })
+        ));
+        let zero = signature_header(PAYLOAD.as_bytes(), SECRET, 0);
+        assert!(matches!(
+            check(&zero, i64::MIN),
+            Err(WebhookError::FutureTimestamp { .. })
+        ));
+        let max = signature_header(PAYLOAD.as_bytes(), SECRET, i64::MAX);
+        assert!(check(&max, i64::MAX).is_ok());
+        assert_eq!(
+            check(&max, i64::MIN),
+            Err(WebhookError::FutureTimestamp {
+                ahead_secs: i64::MAX,
+                tolerance_secs: 300
+            })
+        );
+        // A timestamp past i64 is malformed, not a panic.
+        assert!(matches!(
+            check(&format!("t=99999999999999999999,v1={KNOWN_V1}"), T),
+            Err(WebhookError::MalformedHeader(_))
         ));
     }
 
