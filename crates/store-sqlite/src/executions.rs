@@ -275,14 +275,19 @@ impl Store {
 
     /// The definition an execution runs on, if it was created with one.
     pub async fn execution_definition_id(&self, execution_arn: &str) -> Result<Option<String>, StoreError> {
-        let arn = execution_arn.to_owned();
+        self.lookup(
+            "SELECT definition_id FROM executions WHERE execution_arn = ?1",
+            execution_arn,
+        )
+        .await
+    }
+
+    /// The text in the one column of the row `sql` selects by `key` (its `?1`), if there is one.
+    pub(crate) async fn lookup(&self, sql: &'static str, key: &str) -> Result<Option<String>, StoreError> {
+        let key = key.to_owned();
         self.run(move |conn| {
             Ok(conn
-                .query_row(
-                    "SELECT definition_id FROM executions WHERE execution_arn = ?1",
-                    [arn],
-                    |row| row.get::<_, Option<String>>(0),
-                )
+                .query_row(sql, [key], |row| row.get::<_, Option<String>>(0))
                 .optional()?
                 .flatten())
         })
@@ -412,16 +417,10 @@ impl Store {
     }
 
     pub async fn snapshot(&self, execution_arn: &str) -> Result<Option<String>, StoreError> {
-        let arn = execution_arn.to_owned();
-        self.run(move |conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT snapshot FROM executions WHERE execution_arn = ?1",
-                    [arn],
-                    |row| row.get(0),
-                )
-                .optional()?)
-        })
+        self.lookup(
+            "SELECT snapshot FROM executions WHERE execution_arn = ?1",
+            execution_arn,
+        )
         .await
     }
 
@@ -466,16 +465,10 @@ impl Store {
 
     /// The ARN of the execution waiting on this task token, if one is.
     pub async fn execution_for_task_token(&self, task_token: &str) -> Result<Option<String>, StoreError> {
-        let token = task_token.to_owned();
-        self.run(move |conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT execution_arn FROM execution_task_tokens WHERE task_token = ?1",
-                    [token],
-                    |row| row.get(0),
-                )
-                .optional()?)
-        })
+        self.lookup(
+            "SELECT execution_arn FROM execution_task_tokens WHERE task_token = ?1",
+            task_token,
+        )
         .await
     }
 
@@ -484,16 +477,10 @@ impl Store {
         &self,
         task_token: &str,
     ) -> Result<Option<String>, StoreError> {
-        let token = task_token.to_owned();
-        self.run(move |conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT execution_arn FROM execution_closed_task_tokens WHERE task_token = ?1",
-                    [token],
-                    |row| row.get(0),
-                )
-                .optional()?)
-        })
+        self.lookup(
+            "SELECT execution_arn FROM execution_closed_task_tokens WHERE task_token = ?1",
+            task_token,
+        )
         .await
     }
 

@@ -158,16 +158,10 @@ impl Store {
 
     /// The text of a stored definition.
     pub async fn definition(&self, definition_id: &str) -> Result<Option<String>, StoreError> {
-        let id = definition_id.to_owned();
-        self.run(move |conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT definition FROM state_machine_definitions WHERE definition_id = ?1",
-                    [id],
-                    |row| row.get(0),
-                )
-                .optional()?)
-        })
+        self.lookup(
+            "SELECT definition FROM state_machine_definitions WHERE definition_id = ?1",
+            definition_id,
+        )
         .await
     }
 }
