@@ -4,88 +4,29 @@
 //! `stepcart validate`. Raw HTTP over TCP, so that bytes no client library would send can be sent.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "common/server.rs"]
+mod server;
+
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use server::{Response, Server, example_cart, stepcart};
 
 const CHECKOUT_MACHINE: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:stepcart-local-checkout";
 const ROLE: &str = "arn:aws:iam::000000000000:role/x";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+/// The requests this file sends, on the shared server.
+trait Requests {
+    fn checkout(&self, headers: &[(&str, &str)], body: &[u8]) -> Response;
+    fn sfn(&self, operation: &str, body: &Value) -> Response;
+    fn sfn_raw(&self, target: &str, body: &[u8]) -> Response;
+    fn stock(&self) -> Value;
+    fn count(&self, table: &str) -> i64;
 }
 
-// ------------------------------------------------------------------------------------------- server
-
-/// `stepcart serve --addr 127.0.0.1:0` with a store of its own; killed on drop.
-struct Server {
-    child: Child,
-    addr: String,
-    dir: PathBuf,
-}
-
-impl Server {
-    fn start(label: &str) -> Server {
-        let dir = std::env::temp_dir().join(format!("stepcart-bad-input-{label}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let log = std::fs::File::create(dir.join("server.log")).expect("server log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stepcart"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
-            .arg(dir.join("stepcart.db"))
-            .current_dir(&dir)
-            .env_remove("STEPCART_API_KEY")
-            .env_remove("STEPCART_DB")
-            .env_remove("STEPCART_BACKEND")
-            .env_remove("STEPCART_PAYMENT")
-            .env_remove("STRIPE_WEBHOOK_SECRET")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("start stepcart serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = sender.send(line);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = receiver.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
-        let mut server = Server {
-            child,
-            addr: String::new(),
-            dir,
-        };
-        let Some(addr) = line.trim().strip_prefix("listening on http://") else {
-            panic!(
-                "no `listening on http://ADDR` line (got {line:?}); log:\n{}",
-                server.log()
-            );
-        };
-        assert!(addr.starts_with("127.0.0.1:"), "{line}");
-        server.addr = addr.trim_end_matches('/').to_owned();
-        server
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.join("stepcart.db")
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
-    }
-
-    fn http(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-        http(&self.addr, method, path, headers, body)
-    }
-
+impl Requests for Server {
     fn checkout(&self, headers: &[(&str, &str)], body: &[u8]) -> Response {
         let mut all = vec![("Content-Type", "application/json")];
         all.extend_from_slice(headers);
@@ -113,13 +54,7 @@ impl Server {
 
     /// `stepcart stock --json` on this server's store.
     fn stock(&self) -> Value {
-        let output = Command::new(env!("CARGO_BIN_EXE_stepcart"))
-            .args(["stock", "--json", "--db"])
-            .arg(self.db())
-            .env_remove("STEPCART_DB")
-            .env_remove("STEPCART_BACKEND")
-            .output()
-            .expect("stepcart stock");
+        let output = stepcart(&self.db, &["stock", "--json"]);
         assert!(
             output.status.success(),
             "{}",
@@ -129,114 +64,14 @@ impl Server {
     }
 
     fn count(&self, table: &str) -> i64 {
-        let db = rusqlite::Connection::open_with_flags(self.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open the store");
-        db.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| row.get(0))
-            .expect("count")
+        self.query(&format!("SELECT count(*) FROM {table}"))
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-// --------------------------------------------------------------------------------- tiny HTTP client
-
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Response {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}), status {}: {}", self.status, self.body))
-    }
-}
-
-/// One HTTP/1.1 request on its own connection. Header values go out byte for byte (control characters
-/// included). A server may answer before reading a large body and close: write errors are ignored.
-fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-    let mut stream = TcpStream::connect(addr).expect("connect to the server");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).expect("write request");
-    let _ = stream.write_all(body);
-    let mut raw = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        match stream.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => raw.extend_from_slice(&chunk[..n]),
-            // A reset after the answer (the unread body) is fine.
-            Err(e) if !raw.is_empty() => {
-                eprintln!("read after {} bytes: {e}", raw.len());
-                break;
-            }
-            Err(e) => panic!("read the response: {e}"),
-        }
-    }
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no end of headers in {:?}", String::from_utf8_lossy(&raw)));
-    let head = String::from_utf8_lossy(&raw[..end]).to_string();
-    let mut body = raw[end + 4..].to_vec();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {head:?}"));
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        body = dechunk(&body);
-    }
-    Response {
-        status,
-        head,
-        body: String::from_utf8_lossy(&body).to_string(),
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&data[..eol]).to_string();
-        let size =
-            usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).expect("chunk size");
-        if size == 0 {
-            break;
-        }
-        let start = eol + 2;
-        out.extend_from_slice(&data[start..start + size]);
-        data = &data[start + size + 2..];
-    }
-    out
 }
 
 // ----------------------------------------------------------------------------------------- requests
 
 fn valid() -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(root().join("examples/carts/happy-path.json")).expect("cart"),
-    )
-    .expect("cart JSON")
+    serde_json::from_str(&example_cart("happy-path")).expect("cart JSON")
 }
 
 /// The valid cart with the value at `pointer` replaced (or inserted, for a new object member).
@@ -606,7 +441,7 @@ const CONTROL_KEYS: &[(&str, &str)] = &[
 
 #[test]
 fn malformed_and_hostile_checkouts_are_refused_and_leave_no_trace() {
-    let server = Server::start("checkouts");
+    let server = Server::fresh("checkouts", &[], &[]);
     let stock = server.stock();
     assert!(
         stock.as_array().is_some_and(|s| !s.is_empty()),
@@ -689,7 +524,7 @@ fn malformed_and_hostile_checkouts_are_refused_and_leave_no_trace() {
 /// JSON-escaped (never as HTML).
 #[test]
 fn injection_strings_in_free_text_are_stored_verbatim_and_harmless() {
-    let server = Server::start("injection");
+    let server = Server::fresh("injection", &[], &[]);
     let stock = server.stock();
     let sql = "Robert'); DROP TABLE orders; DROP TABLE executions;--";
     let html = "<img src=x onerror=alert(1)><script>alert(\"x\")</script>";
@@ -775,7 +610,7 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
 
 #[test]
 fn broken_definitions_are_refused_by_the_step_functions_api() {
-    let server = Server::start("definitions");
+    let server = Server::fresh("definitions", &[], &[]);
     for (i, (what, definition, expected)) in BROKEN.iter().enumerate() {
         let response = server.sfn(
             "CreateStateMachine",
@@ -837,7 +672,7 @@ fn broken_definitions_are_refused_by_the_step_functions_api() {
 /// check for a terminal state yet, and accepts it (an execution then loops until the history limit).
 #[test]
 fn a_cycle_without_any_terminal_state_is_refused_as_aws_does() {
-    let server = Server::start("cycle");
+    let server = Server::fresh("cycle", &[], &[]);
     let response = server.sfn(
         "ValidateStateMachineDefinition",
         &json!({"definition": CYCLE_WITHOUT_END}),
@@ -849,7 +684,7 @@ fn a_cycle_without_any_terminal_state_is_refused_as_aws_does() {
     );
     assert_eq!(response.status, 400, "{}", response.body);
     assert_eq!(response.json()["__type"], "InvalidDefinition");
-    let dir = server.dir.clone();
+    let dir = server.dir().to_owned();
     std::fs::write(dir.join("cycle.json"), CYCLE_WITHOUT_END).expect("write");
     let output = validate(&dir, &["cycle.json"]);
     assert_eq!(output.0, 1, "{output:?}");
@@ -913,7 +748,7 @@ fn stepcart_validate_locates_each_problem_by_file_line_and_column() {
 
 #[test]
 fn the_step_functions_api_refuses_garbage_with_aws_error_codes() {
-    let server = Server::start("sfn-garbage");
+    let server = Server::fresh("sfn-garbage", &[], &[]);
     let expect = |response: Response, code: &str, what: &str| {
         assert_eq!(response.status, 400, "{what}: {}", response.body);
         assert_eq!(response.json()["__type"], code, "{what}: {}", response.body);

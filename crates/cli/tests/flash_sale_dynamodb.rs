@@ -8,17 +8,18 @@
 
 #[path = "../../aws/tests/moto.rs"]
 mod moto;
+#[path = "common/server.rs"]
+mod server;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use server::{Server, get_checkout, post_checkout, repo_root};
 use stepcart_aws::{DynamoStore, TableNames};
 use stepcart_domain::ids::CheckoutIds;
 use stepcart_domain::inventory::ReservationStatus;
@@ -30,25 +31,18 @@ const THREADS: usize = 50;
 /// every checkout must have ended by then).
 const SCENARIO_DEADLINE: Duration = Duration::from_secs(240);
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
+/// `stepcart --db DB` against moto, in the `flash` environment.
 fn stepcart_command(endpoint: &str, db: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_stepcart"));
+    let mut command = server::command();
     command
-        .current_dir(root())
+        .current_dir(repo_root())
         .arg("--db")
         .arg(db)
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
-        .env("STEPCART_ENV", ENV)
-        .env_remove("STEPCART_BACKEND")
-        .env_remove("STEPCART_DB")
-        .env_remove("STEPCART_PAYMENT")
-        .env_remove("STEPCART_FAULTS");
+        .env("STEPCART_ENV", ENV);
     command
 }
 
@@ -67,92 +61,19 @@ fn stepcart(endpoint: &str, db: &Path, args: &[&str]) -> (i32, Value, String) {
 }
 
 /// `stepcart --backend aws serve` on a free loopback port, killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(endpoint: &str, db: &Path, log: &Path) -> Server {
-        let mut child = stepcart_command(endpoint, db)
-            .args(["--backend", "aws", "serve", "--addr", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(std::fs::File::create(log).expect("log file")))
-            .spawn()
-            .expect("start stepcart serve");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut first)
-            .expect("read the first line");
-        let addr = first
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| {
-                let _ = child.kill();
-                panic!(
-                    "unexpected first line {first:?}; server log:\n{}",
-                    std::fs::read_to_string(log).unwrap_or_default()
-                )
-            })
-            .to_owned();
-        Server { child, addr }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One HTTP/1.1 exchange on a fresh connection: (status code, JSON body).
-fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(90)))
-        .expect("timeout");
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read");
-    let response = String::from_utf8_lossy(&response);
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP head in {response:?}"));
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {head:?}"));
-    assert!(
-        !head.to_ascii_lowercase().contains("transfer-encoding: chunked"),
-        "chunked answer: {head}"
-    );
-    let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("{method} {path}: {e}: {body:?}"));
-    (code, json)
+fn serve(endpoint: &str, db: &Path, log: &Path) -> Server {
+    let mut command = stepcart_command(endpoint, db);
+    command
+        .args(["--backend", "aws", "serve", "--addr", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn");
+    Server::spawn(command, db, log)
 }
 
 /// Starts a checkout and returns how it ended: `(status, error)`. `Prefer: wait=30` answers once it
 /// ended; a checkout still running then is polled with `GET /checkouts/{name}` until the deadline.
 fn checkout(addr: &str, name: &str, cart: &Value, deadline: Instant) -> (String, String) {
-    let body = cart.to_string();
-    let (code, mut answer) = http(
-        addr,
-        "POST",
-        "/checkouts",
-        &[("Idempotency-Key", name), ("Prefer", "wait=30")],
-        &body,
-    );
+    let response = post_checkout(addr, Some(name), cart, Some(30)).unwrap_or_else(|e| panic!("{e}"));
+    let (code, mut answer) = (response.status, response.json());
     assert!(code == 200 || code == 202, "{name}: HTTP {code}: {answer}");
     while answer["status"].as_str().is_none_or(|s| s == "RUNNING") {
         assert!(
@@ -160,7 +81,8 @@ fn checkout(addr: &str, name: &str, cart: &Value, deadline: Instant) -> (String,
             "{name} has not ended within the deadline: {answer}"
         );
         std::thread::sleep(Duration::from_millis(250));
-        let (code, again) = http(addr, "GET", &format!("/checkouts/{name}"), &[], "");
+        let response = get_checkout(addr, name).unwrap_or_else(|e| panic!("{e}"));
+        let (code, again) = (response.status, response.json());
         assert_eq!(code, 200, "{name}: {again}");
         answer = again;
     }
@@ -273,7 +195,7 @@ async fn flash_sales_on_dynamodb_sell_exactly_the_stock() {
         .await
         .expect("hot shards");
 
-    let server = Server::start(&moto.endpoint, &db, &dir.join("serve.log"));
+    let server = serve(&moto.endpoint, &db, &dir.join("serve.log"));
     let addr = server.addr.clone();
     let level = |sku: &'static str| {
         let store = store.clone();

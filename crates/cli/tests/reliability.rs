@@ -241,7 +241,7 @@ fn flash_sale_sells_exactly_the_stock_and_contended_carts_finish_all_or_nothing(
     let mut products = vec![("FLASH-1", 1999, 100)];
     products.extend(multi.iter().map(|sku| (*sku, 1000, 40)));
     seed(&db, &catalog(&products));
-    let server = Server::start(&db, &[]);
+    let mut server = Server::start(&db, &[]);
     let addr = server.addr.clone();
 
     // 1 000 buyers, one unit each, 100 in stock.
@@ -503,7 +503,7 @@ fn a_task_that_loses_its_answer_after_its_effect_does_nothing_twice() {
         // four attempts all lose their answer fails through the workflow's Catch.
         let faults =
             format!(r#"{{"seed": 11, "rules": [{{"task": "{task}", "kind": "afterEffect", "rate": 0.3}}]}}"#);
-        let server = Server::start(&db, &[("STEPCART_FAULTS", faults.as_str())]);
+        let mut server = Server::start(&db, &[("STEPCART_FAULTS", faults.as_str())]);
         let addr = server.addr.clone();
         let jobs: Vec<usize> = (0..16).collect();
         let results = parallel(jobs, 16, move |&i| {
@@ -777,7 +777,7 @@ fn run_sweep(index: usize, task: &str, kind: &str) -> Sweep {
         rules.push(json!({"task": "create-order", "kind": "permanent", "rate": 0.5}));
     }
     let faults = json!({"seed": index as u64 + 1, "rules": rules}).to_string();
-    let server = Server::start(&db, &[("STEPCART_FAULTS", faults.as_str())]);
+    let mut server = Server::start(&db, &[("STEPCART_FAULTS", faults.as_str())]);
     let addr = server.addr.clone();
     let jobs: Vec<usize> = (0..SWEEP_CHECKOUTS).collect();
     let results = parallel(jobs, SWEEP_CHECKOUTS, move |&i| {
@@ -907,7 +907,7 @@ fn create_order_losing_every_answer_leaves_no_confirmed_order_behind_a_refund() 
     let db = dir.join("stepcart.db");
     seed(&db, &catalog(&[("A", 1500, 10)]));
     let faults = r#"{"rules": [{"task": "create-order", "kind": "afterEffect"}]}"#;
-    let server = Server::start(&db, &[("STEPCART_FAULTS", faults)]);
+    let mut server = Server::start(&db, &[("STEPCART_FAULTS", faults)]);
     let described = drive(
         &server.addr,
         "lost-1",

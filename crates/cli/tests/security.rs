@@ -5,133 +5,30 @@
 //! response or the store. Raw HTTP over TCP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+#[path = "common/server.rs"]
+mod server;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use server::{Response, Server, WEBHOOK_SECRET, example_cart, now_unix, serve_command, temp_dir};
 use stepcart_stripe_webhook::signature_header;
 
-const WEBHOOK_SECRET: &str = "whsec_test";
 const CHECKOUT_MACHINE: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:stepcart-local-checkout";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+/// The requests this file sends, on the shared server.
+trait Requests {
+    fn checkout(&self, cart: &str, name: &str, extra: &[(&str, &str)]) -> Response;
+    fn sfn(&self, operation: &str, body: &Value, extra: &[(&str, &str)]) -> Response;
+    fn fingerprint(&self, name: &str) -> (String, i64, i64, i64);
 }
 
-fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64
-}
-
-// ------------------------------------------------------------------------------------------- server
-
-/// `stepcart serve` with a store of its own, stdout and stderr to files; killed on drop.
-struct Server {
-    child: Child,
-    addr: String,
-    dir: PathBuf,
-}
-
-fn serve_command(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_stepcart"));
-    command
-        .arg("serve")
-        .args(args)
-        .arg("--db")
-        .arg(dir.join("stepcart.db"))
-        .current_dir(dir)
-        .env_remove("STEPCART_API_KEY")
-        .env_remove("STEPCART_DB")
-        .env_remove("STEPCART_BACKEND")
-        .env_remove("STEPCART_PAYMENT")
-        .env_remove("STRIPE_WEBHOOK_SECRET")
-        .env_remove("STRIPE_SECRET_KEY")
-        .env_remove("RUST_LOG")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null());
-    command
-}
-
-fn temp_dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("stepcart-security-{label}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-impl Server {
-    fn start(label: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let dir = temp_dir(label);
-        let stdout = std::fs::File::create(dir.join("stdout.log")).expect("stdout log");
-        let stderr = std::fs::File::create(dir.join("stderr.log")).expect("stderr log");
-        let mut all_args = vec!["--addr", "127.0.0.1:0"];
-        all_args.extend_from_slice(args);
-        let child = serve_command(&dir, &all_args, env)
-            .stdout(stdout)
-            .stderr(stderr)
-            .spawn()
-            .expect("start stepcart serve");
-        let mut server = Server {
-            child,
-            addr: String::new(),
-            dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let out = std::fs::read_to_string(server.dir.join("stdout.log")).unwrap_or_default();
-            if let Some(line) = out.lines().next().filter(|_| out.contains('\n')) {
-                let addr = line
-                    .strip_prefix("listening on http://")
-                    .unwrap_or_else(|| panic!("first line {line:?}"));
-                assert!(addr.starts_with("127.0.0.1:"), "{line}");
-                server.addr = addr.trim_end_matches('/').to_owned();
-                return server;
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("stepcart serve exited {status}: {}", server.output());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no listening line: {}",
-                server.output()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.join("stepcart.db")
-    }
-
-    /// Everything the server printed so far, stdout then stderr.
-    fn output(&self) -> String {
-        let out = std::fs::read_to_string(self.dir.join("stdout.log")).unwrap_or_default();
-        let err = std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default();
-        format!("{out}{err}")
-    }
-
-    fn http(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-        http(&self.addr, method, path, headers, body)
-    }
-
+impl Requests for Server {
     fn checkout(&self, cart: &str, name: &str, extra: &[(&str, &str)]) -> Response {
-        let body = std::fs::read(root().join(format!("examples/carts/{cart}.json"))).expect("cart");
         let mut headers = vec![("Content-Type", "application/json"), ("Idempotency-Key", name)];
         headers.extend_from_slice(extra);
-        self.http("POST", "/checkouts", &headers, &body)
-    }
-
-    fn webhook(&self, body: &str, signature: Option<&str>) -> Response {
-        let mut headers = vec![("Content-Type", "application/json")];
-        if let Some(signature) = signature {
-            headers.push(("Stripe-Signature", signature));
-        }
-        self.http("POST", "/webhooks/stripe", &headers, body.as_bytes())
+        self.http("POST", "/checkouts", &headers, example_cart(cart))
     }
 
     fn sfn(&self, operation: &str, body: &Value, extra: &[(&str, &str)]) -> Response {
@@ -141,13 +38,7 @@ impl Server {
             ("X-Amz-Target", target.as_str()),
         ];
         headers.extend_from_slice(extra);
-        self.http("POST", "/", &headers, body.to_string().as_bytes())
-    }
-
-    fn query<T: rusqlite::types::FromSql>(&self, sql: &str) -> T {
-        let db = rusqlite::Connection::open_with_flags(self.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open the store");
-        db.query_row(sql, [], |row| row.get(0)).expect(sql)
+        self.http("POST", "/", &headers, body.to_string())
     }
 
     /// The state a refused webhook must not change: the execution's status and event count, the
@@ -165,93 +56,16 @@ impl Server {
             self.query("SELECT count(*) FROM orders"),
         )
     }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-// --------------------------------------------------------------------------------- tiny HTTP client
-
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Response {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}), status {}: {}", self.status, self.body))
-    }
-}
-
-fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-    let mut stream = TcpStream::connect(addr).expect("connect to the server");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).expect("write request");
-    let _ = stream.write_all(body);
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no end of headers in {:?}", String::from_utf8_lossy(&raw)));
-    let head = String::from_utf8_lossy(&raw[..end]).to_string();
-    let mut body = raw[end + 4..].to_vec();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {head:?}"));
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        let mut data = &body[..];
-        let mut out = Vec::new();
-        while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
-            let size =
-                usize::from_str_radix(String::from_utf8_lossy(&data[..eol]).trim(), 16).expect("chunk");
-            if size == 0 {
-                break;
-            }
-            out.extend_from_slice(&data[eol + 2..eol + 2 + size]);
-            data = &data[eol + 4 + size..];
-        }
-        body = out;
-    }
-    Response {
-        status,
-        head,
-        body: String::from_utf8_lossy(&body).to_string(),
-    }
 }
 
 // ------------------------------------------------------------------------------------------ webhooks
 
 fn succeeded_event(id: &str, payment_id: &str) -> String {
-    json!({"id": id, "object": "event", "type": "payment_intent.succeeded",
-           "data": {"object": {"id": payment_id, "object": "payment_intent", "status": "succeeded"}}})
-    .to_string()
+    server::stripe_event(
+        id,
+        "payment_intent.succeeded",
+        json!({"id": payment_id, "object": "payment_intent", "status": "succeeded"}),
+    )
 }
 
 /// A 3-D Secure checkout started with `Prefer: wait=10`: its payment id from `nextAction`.
@@ -294,7 +108,7 @@ fn wait_status(server: &Server, name: &str) -> Value {
 
 #[test]
 fn forged_stale_and_unsigned_webhooks_are_refused_and_a_replay_changes_nothing() {
-    let server = Server::start("webhook", &["--stripe-webhook-secret", WEBHOOK_SECRET], &[]);
+    let server = Server::fresh("webhook", &["--stripe-webhook-secret", WEBHOOK_SECRET], &[]);
     let payment_id = waiting_checkout(&server, "tds-1");
     let before = server.fingerprint("tds-1");
     assert_eq!(before.0, "RUNNING");
@@ -417,12 +231,12 @@ fn forged_stale_and_unsigned_webhooks_are_refused_and_a_replay_changes_nothing()
 
 #[test]
 fn during_a_rotation_every_configured_secret_verifies() {
-    let comma = Server::start(
+    let comma = Server::fresh(
         "rotation-comma",
         &["--stripe-webhook-secret", "whsec_a,whsec_b"],
         &[],
     );
-    let repeated = Server::start(
+    let repeated = Server::fresh(
         "rotation-repeated",
         &[
             "--stripe-webhook-secret",
@@ -432,7 +246,7 @@ fn during_a_rotation_every_configured_secret_verifies() {
         ],
         &[],
     );
-    let from_env = Server::start(
+    let from_env = Server::fresh(
         "rotation-env",
         &[],
         &[("STRIPE_WEBHOOK_SECRET", "whsec_a,whsec_b")],
@@ -470,7 +284,7 @@ fn during_a_rotation_every_configured_secret_verifies() {
 
 #[test]
 fn without_a_webhook_secret_every_webhook_is_refused() {
-    let server = Server::start("no-secret", &[], &[]);
+    let server = Server::fresh("no-secret", &[], &[]);
     let body =
         json!({"id": "evt_1", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}).to_string();
     for secret in ["", "whsec_test"] {
@@ -496,7 +310,7 @@ fn the_server_listens_on_loopback_unless_given_an_api_key() {
 
     for addr in ["0.0.0.0:0", "[::]:0", "192.0.2.1:0"] {
         let dir = temp_dir("refuse");
-        let output = serve_command(&dir, &["--addr", addr], &[])
+        let output = serve_command(&dir.join("stepcart.db"), &["--addr", addr], &[])
             .output()
             .expect("stepcart serve");
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -510,9 +324,13 @@ fn the_server_listens_on_loopback_unless_given_an_api_key() {
     }
     // An empty key is no key.
     let dir = temp_dir("empty-key");
-    let output = serve_command(&dir, &["--addr", "127.0.0.1:0", "--api-key", ""], &[])
-        .output()
-        .expect("stepcart serve");
+    let output = serve_command(
+        &dir.join("stepcart.db"),
+        &["--addr", "127.0.0.1:0", "--api-key", ""],
+        &[],
+    )
+    .output()
+    .expect("stepcart serve");
     assert_eq!(
         output.status.code(),
         Some(2),
@@ -524,7 +342,7 @@ fn the_server_listens_on_loopback_unless_given_an_api_key() {
 
 #[test]
 fn with_an_api_key_the_checkout_and_step_functions_apis_need_it_and_the_webhook_needs_its_signature() {
-    let server = Server::start(
+    let server = Server::fresh(
         "api-key",
         &["--api-key", "k3y", "--stripe-webhook-secret", WEBHOOK_SECRET],
         &[],
@@ -617,7 +435,7 @@ fn assert_no_secret(what: &str, bytes: &[u8]) {
 #[test]
 fn no_secret_leaks_into_output_responses_help_or_the_store() {
     let env = [("STRIPE_SECRET_KEY", STRIPE_KEY), ("RUST_LOG", "debug")];
-    let mut server = Server::start(
+    let mut server = Server::fresh(
         "leaks",
         &["--api-key", API_KEY, "--stripe-webhook-secret", HOOK_SECRET],
         &env,
@@ -750,7 +568,7 @@ fn no_secret_leaks_into_output_responses_help_or_the_store() {
 
     // The store: the database file and any WAL / journal next to it.
     let mut store_files = 0;
-    for entry in std::fs::read_dir(&server.dir).expect("dir") {
+    for entry in std::fs::read_dir(server.dir()).expect("dir") {
         let path = entry.expect("entry").path();
         if path
             .file_name()
@@ -779,7 +597,7 @@ fn no_secret_leaks_into_output_responses_help_or_the_store() {
     // A usage error with the secrets given: the message does not echo them.
     let dir = temp_dir("leak-usage");
     let output = serve_command(
-        &dir,
+        &dir.join("stepcart.db"),
         &["--addr", "0.0.0.0:0", "--stripe-webhook-secret", HOOK_SECRET],
         &env,
     )

@@ -7,18 +7,18 @@
 //! with rusqlite between runs (never while two processes could write it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/server.rs"]
+mod server;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use serde_json::{Value, json};
+use server::{Server, get_checkout, post_checkout, post_webhook, repo_root, sign, stripe_event};
 
-const WEBHOOK_SECRET: &str = "whsec_test";
 const DELAY_FAULTS: &str = r#"{"rules":[{"task":"*","kind":"delay","delayMs":150}]}"#;
 const CHECKOUTS: usize = 100;
 /// Kills after the first one, each after a random 100-400 ms of the restarted server's life.
@@ -31,153 +31,11 @@ const ALLOWED_ERRORS: [&str; 4] = [
     "InvalidCart",
 ];
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-// ------------------------------------------------------------------------------------------- server
-
-/// `stepcart serve` on 127.0.0.1:0; stderr appended to `server.log` in the test's directory. Killed
-/// (SIGKILL) and reaped on drop.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(dir: &Path, faults: Option<&str>) -> Server {
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(dir.join("server.log"))
-            .expect("server log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_stepcart"));
-        command
-            .arg("serve")
-            .args(["--addr", "127.0.0.1:0"])
-            .args(["--stripe-webhook-secret", WEBHOOK_SECRET])
-            .arg("--db")
-            .arg(dir.join("stepcart.db"))
-            .current_dir(dir)
-            .env_remove("STEPCART_API_KEY")
-            .env_remove("STEPCART_DB")
-            .env_remove("STEPCART_BACKEND")
-            .env_remove("STEPCART_PAYMENT")
-            .env_remove("STRIPE_WEBHOOK_SECRET")
-            .env_remove("STEPCART_FAULTS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log));
-        if let Some(faults) = faults {
-            command.env("STEPCART_FAULTS", faults);
-        }
-        let mut child = command.spawn().expect("stepcart serve starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("first stdout line");
-        let Some(addr) = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .map(str::to_owned)
-        else {
-            let _ = child.kill();
-            let _ = child.wait();
-            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-            panic!("stepcart serve did not say where it listens: {line:?}\n{log}");
-        };
-        // Keep draining stdout, so that a later print never meets a closed pipe.
-        std::thread::spawn(move || {
-            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
-        });
-        Server { child, addr }
-    }
-
-    /// SIGKILL (what `Child::kill` sends on unix), then reap.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL the server");
-        self.child.wait().expect("reap the server");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-// --------------------------------------------------------------------------------------------- http
-
-/// One HTTP/1.1 request on a fresh connection (`Connection: close`): status and JSON body.
-fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
-    try_http(addr, method, path, headers, body).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// As [`http`], with a failed exchange (a killed server) as an error.
-fn try_http(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Result<(u16, Value), String> {
-    let mut stream = TcpStream::connect(addr).map_err(|e| format!("{method} {path}: connect {addr}: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if !body.is_empty() {
-        request.push_str("Content-Type: application/json\r\n");
-    }
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("{method} {path}: send: {e}"))?;
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("{method} {path}: read: {e}"))?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, rest) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("{method} {path}: no HTTP head in {text:?}"))?;
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("{method} {path}: bad status line in {head:?}"))?;
-    let chunked = head.lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let body = if chunked { dechunk(rest) } else { rest.to_owned() };
-    let value = if body.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&body)
-            .map_err(|e| format!("{method} {path}: body is not JSON ({e}): {body:?}"))?
-    };
-    Ok((status, value))
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 || after.len() < size {
-            break;
-        }
-        out.push_str(&after[..size]);
-        rest = after[size..].trim_start_matches("\r\n");
-    }
-    out
+/// `stepcart serve` on 127.0.0.1:0 over the store in `dir`, with `faults` as `STEPCART_FAULTS`; stderr
+/// appended to `stepcart.server.log` there. Killed (SIGKILL) and reaped on drop.
+fn serve(dir: &Path, faults: Option<&str>) -> Server {
+    let env: Vec<(&str, &str)> = faults.map(|f| ("STEPCART_FAULTS", f)).into_iter().collect();
+    Server::start(&dir.join("stepcart.db"), &env)
 }
 
 // -------------------------------------------------------------------------------------------- carts
@@ -335,16 +193,11 @@ fn start_all(addr: &str, indices: impl Iterator<Item = usize>, name: fn(usize) -
         let handles: Vec<_> = indices
             .map(|i| {
                 scope.spawn(move || {
-                    let body = cart(i).to_string();
                     let key = name(i);
-                    let (status, answer) = http(
-                        addr,
-                        "POST",
-                        "/checkouts",
-                        &[("Idempotency-Key", key.as_str())],
-                        &body,
-                    );
-                    assert_eq!(status, 202, "POST /checkouts {key}: {answer}");
+                    let response =
+                        post_checkout(addr, Some(&key), &cart(i), None).unwrap_or_else(|e| panic!("{e}"));
+                    let answer = response.json();
+                    assert_eq!(response.status, 202, "POST /checkouts {key}: {answer}");
                     assert_eq!(answer["name"], key, "{answer}");
                 })
             })
@@ -370,28 +223,18 @@ fn try_webhook(
     if event_type == "payment_intent.payment_failed" {
         object["last_payment_error"] = json!({"message": "The customer failed 3-D Secure (crash test)."});
     }
-    let body = json!({"id": event_id, "object": "event", "type": event_type, "data": {"object": object}})
-        .to_string();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64;
-    let signature = stepcart_stripe_webhook::signature_header(body.as_bytes(), WEBHOOK_SECRET, now);
-    try_http(
-        addr,
-        "POST",
-        "/webhooks/stripe",
-        &[("Stripe-Signature", signature.as_str())],
-        &body,
-    )
+    let body = stripe_event(event_id, event_type, object);
+    let response = post_webhook(addr, &body, Some(&sign(&body)))?;
+    Ok((response.status, response.json()))
 }
 
 /// The payment checkout `name` waits on, once it waits for 3-D Secure: the payment asks for it
 /// (`nextAction`) and the execution's task token is registered for it, so that a webhook resumes it
 /// (rather than the wait task finding the outcome later).
 fn waiting_payment(dir: &Path, addr: &str, name: &str) -> Option<String> {
-    let (status, body) = http(addr, "GET", &format!("/checkouts/{name}"), &[], "");
-    assert_eq!(status, 200, "GET /checkouts/{name}: {body}");
+    let response = get_checkout(addr, name).unwrap_or_else(|e| panic!("{e}"));
+    let body = response.json();
+    assert_eq!(response.status, 200, "GET /checkouts/{name}: {body}");
     let payment = body["nextAction"]["paymentId"].as_str()?;
     let registered: i64 = open(dir)
         .query_row(
@@ -427,7 +270,7 @@ fn sigkill_with_100_checkouts_in_flight_then_restarts_finish_every_one_exactly_o
     std::fs::create_dir_all(&dir).expect("temp dir");
 
     // 1. 100 checkouts at once, then SIGKILL mid-flight.
-    let server = Server::start(&dir, Some(DELAY_FAULTS));
+    let server = serve(&dir, Some(DELAY_FAULTS));
     start_all(&server.addr, 0..CHECKOUTS, name);
     let first_pause = rand::random_range(300..=600);
     std::thread::sleep(Duration::from_millis(first_pause));
@@ -448,7 +291,7 @@ fn sigkill_with_100_checkouts_in_flight_then_restarts_finish_every_one_exactly_o
     // 2. Restart on the same store (which resumes every RUNNING execution) and kill again, at random
     // points of their progress.
     for _ in 0..EXTRA_KILLS {
-        let server = Server::start(&dir, Some(DELAY_FAULTS));
+        let server = serve(&dir, Some(DELAY_FAULTS));
         let pause = rand::random_range(100..=400);
         std::thread::sleep(Duration::from_millis(pause));
         server.kill();
@@ -458,7 +301,7 @@ fn sigkill_with_100_checkouts_in_flight_then_restarts_finish_every_one_exactly_o
 
     // 3. A last start without faults: everything but the 3-D Secure waits finishes; the webhooks
     // finish those (two of them with a failed authentication).
-    let server = Server::start(&dir, None);
+    let server = serve(&dir, None);
     let mut waiting: BTreeMap<String, String> = BTreeMap::new();
     wait_until(
         &dir,
@@ -637,7 +480,7 @@ fn sigkill_with_100_checkouts_in_flight_then_restarts_finish_every_one_exactly_o
     // Stock conserved: every SKU still has its seeded units, none reserved, and sold = what the
     // confirmed orders hold.
     let catalog: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("examples/catalog.json")).expect("catalog"),
+        &std::fs::read_to_string(repo_root().join("examples/catalog.json")).expect("catalog"),
     )
     .expect("catalog JSON");
     for product in catalog["products"].as_array().expect("products") {
@@ -713,7 +556,7 @@ fn a_webhook_retry_after_a_crash_mid_delivery_is_not_acknowledged_while_its_chec
     let dir = std::env::temp_dir().join(format!("stepcart-serve-crash-webhook-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let server = Server::start(&dir, None);
+    let server = serve(&dir, None);
     // Indices 3, 13, ... are the 3-D Secure carts.
     let indices: Vec<usize> = (0..10).map(|k| 3 + 10 * k).collect();
     assert!(indices.iter().all(|&i| kind_of(i) == Kind::ThreeDSecure));
@@ -754,7 +597,7 @@ fn a_webhook_retry_after_a_crash_mid_delivery_is_not_acknowledged_while_its_chec
     }
 
     // Stripe retries every delivery that failed (here: all of them, the same event ids).
-    let server = Server::start(&dir, None);
+    let server = serve(&dir, None);
     let mut acknowledged = Vec::new();
     for (name, id, payment) in &events {
         let (status, answer) = webhook(&server.addr, id, "payment_intent.succeeded", payment);

@@ -5,12 +5,13 @@
 #![cfg(feature = "aws")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/server.rs"]
+mod server;
+
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
+use std::io::Read;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut;
@@ -22,8 +23,8 @@ use aws_sdk_sfn::types::{
     ValidateStateMachineDefinitionResultCode,
 };
 use serde_json::{Value, json};
+use server::{Server, WEBHOOK_SECRET_ARGS, example_cart, now_unix, sign};
 
-const WEBHOOK_SECRET: &str = "whsec_test";
 const CHECKOUT_MACHINE: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:stepcart-local-checkout";
 const ROLE: &str = "arn:aws:iam::000000000000:role/x";
 const WAIT: Duration = Duration::from_secs(30);
@@ -44,80 +45,16 @@ fn greeter_v2() -> String {
     GREETER.replace("hello {}", "hi {}")
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 // ------------------------------------------------------------------------------------------- server
 
-/// `stepcart serve` on 127.0.0.1 with a store of its own; killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-    addr: String,
-    dir: PathBuf,
+/// The clients this file drives the shared server with.
+trait Clients {
+    fn sfn(&self) -> Client;
+    fn executions(&self, args: &[&str]) -> Output;
+    fn executions_command(&self, args: &[&str]) -> Command;
 }
 
-impl Server {
-    fn start(label: &str) -> Server {
-        let dir = std::env::temp_dir().join(format!("stepcart-serve-{label}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let log = std::fs::File::create(dir.join("server.log")).expect("server log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stepcart"))
-            .arg("serve")
-            .args(["--addr", "127.0.0.1:0"])
-            .args(["--stripe-webhook-secret", WEBHOOK_SECRET])
-            .arg("--db")
-            .arg(dir.join("stepcart.db"))
-            .current_dir(&dir)
-            .env_remove("STEPCART_API_KEY")
-            .env_remove("STEPCART_DB")
-            .env_remove("STEPCART_BACKEND")
-            .env_remove("STEPCART_PAYMENT")
-            .env_remove("STRIPE_WEBHOOK_SECRET")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("start stepcart serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = sender.send(line);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = receiver.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
-        let mut server = Server {
-            child,
-            url: String::new(),
-            addr: String::new(),
-            dir,
-        };
-        let Some(url) = line.trim().strip_prefix("listening on ") else {
-            let _ = server.child.kill();
-            std::thread::sleep(Duration::from_millis(200));
-            panic!(
-                "stepcart serve did not print `listening on http://ADDR` first (got {line:?}); log:\n{}",
-                server.log()
-            );
-        };
-        server.url = url.to_owned();
-        server.addr = url
-            .strip_prefix("http://")
-            .expect("an http:// URL")
-            .trim_end_matches('/')
-            .to_owned();
-        server
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
-    }
-
+impl Clients for Server {
     fn sfn(&self) -> Client {
         let config = aws_sdk_sfn::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -127,10 +64,6 @@ impl Server {
             .interceptor(StripHostPrefix)
             .build();
         Client::from_conf(config)
-    }
-
-    fn http(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
-        http(&self.addr, method, path, headers, body.as_bytes())
     }
 
     /// `stepcart executions ...` against this server, as a subprocess.
@@ -146,7 +79,7 @@ impl Server {
             .arg("executions")
             .args(args)
             .args(["--endpoint-url", &self.url])
-            .current_dir(&self.dir)
+            .current_dir(self.dir())
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1")
@@ -154,16 +87,6 @@ impl Server {
             .env_remove("AWS_PROFILE")
             .env_remove("STEPCART_DB");
         command
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }
 
@@ -187,85 +110,6 @@ impl Intercept for StripHostPrefix {
         context.request_mut().set_uri(uri)?;
         Ok(())
     }
-}
-
-// --------------------------------------------------------------------------------- tiny HTTP client
-
-struct Response {
-    status: u16,
-    body: String,
-}
-
-impl Response {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}), status {}: {}", self.status, self.body))
-    }
-}
-
-/// One HTTP/1.1 request on its own connection (`Connection: close`).
-fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-    let mut stream = TcpStream::connect(addr).expect("connect to the server");
-    stream.set_read_timeout(Some(WAIT)).expect("timeout");
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).expect("write request");
-    stream.write_all(body).expect("write body");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read response");
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no end of headers in {:?}", String::from_utf8_lossy(&raw)));
-    let head = String::from_utf8_lossy(&raw[..end]).to_string();
-    let mut body = raw[end + 4..].to_vec();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {head:?}"));
-    let chunked = head.lines().any(|line| {
-        let line = line.to_ascii_lowercase();
-        line.starts_with("transfer-encoding:") && line.contains("chunked")
-    });
-    if chunked {
-        body = dechunk(&body);
-    }
-    Response {
-        status,
-        body: String::from_utf8_lossy(&body).to_string(),
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
-            return out;
-        };
-        let size_text = String::from_utf8_lossy(&data[..eol]).to_string();
-        let size_text = size_text.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16).expect("chunk size");
-        if size == 0 {
-            return out;
-        }
-        let start = eol + 2;
-        out.extend_from_slice(&data[start..start + size]);
-        data = &data[start + size + 2..];
-    }
-}
-
-fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64
 }
 
 // ------------------------------------------------------------------------------------------ helpers
@@ -353,7 +197,7 @@ fn ids(events: &[HistoryEvent]) -> Vec<i64> {
 
 /// POST /checkouts with a cart from examples/carts under the execution name `name`: the execution ARN.
 fn post_checkout(server: &Server, cart: &str, name: &str) -> String {
-    let body = std::fs::read_to_string(root().join(format!("examples/carts/{cart}.json"))).expect("cart");
+    let body = example_cart(cart);
     let response = server.http(
         "POST",
         "/checkouts",
@@ -397,29 +241,11 @@ fn wait_for_next_action(server: &Server, name: &str) -> Value {
 }
 
 fn payment_succeeded_event(payment_id: &str) -> String {
-    json!({
-        "id": "evt_1",
-        "object": "event",
-        "type": "payment_intent.succeeded",
-        "data": {"object": {"id": payment_id, "object": "payment_intent"}}
-    })
-    .to_string()
-}
-
-fn post_webhook(server: &Server, body: &str, signature: &str) -> Response {
-    server.http(
-        "POST",
-        "/webhooks/stripe",
-        &[
-            ("Content-Type", "application/json"),
-            ("Stripe-Signature", signature),
-        ],
-        body,
+    server::stripe_event(
+        "evt_1",
+        "payment_intent.succeeded",
+        json!({"id": payment_id, "object": "payment_intent"}),
     )
-}
-
-fn signed(body: &str) -> String {
-    stepcart_stripe_webhook::signature_header(body.as_bytes(), WEBHOOK_SECRET, now_unix())
 }
 
 /// The task token the checkout's WaitForAuthentication state handed to its function.
@@ -469,7 +295,7 @@ fn stdout_json(output: &Output) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_machines_are_created_described_updated_listed_and_validated() {
-    let server = Server::start("machines");
+    let server = Server::fresh("machines", &WEBHOOK_SECRET_ARGS, &[]);
     let sfn = server.sfn();
 
     // The checkout machine is registered when the server starts.
@@ -664,7 +490,7 @@ async fn state_machines_are_created_described_updated_listed_and_validated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn executions_run_to_the_end_and_are_idempotent_by_name() {
-    let server = Server::start("executions");
+    let server = Server::fresh("executions", &WEBHOOK_SECRET_ARGS, &[]);
     let sfn = server.sfn();
     let machine = create_greeter(&sfn, "greeter").await;
     let input = json!({"ok": true, "who": "ada"});
@@ -840,7 +666,7 @@ async fn executions_run_to_the_end_and_are_idempotent_by_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn executions_and_history_are_listed_by_pages() {
-    let server = Server::start("pages");
+    let server = Server::fresh("pages", &WEBHOOK_SECRET_ARGS, &[]);
     let sfn = server.sfn();
     let machine = create_greeter(&sfn, "greeter").await;
     let mut arns = Vec::new();
@@ -1046,7 +872,7 @@ async fn executions_and_history_are_listed_by_pages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_three_d_secure_checkout_is_resumed_by_the_stripe_webhook() {
-    let server = Server::start("webhook");
+    let server = Server::fresh("webhook", &WEBHOOK_SECRET_ARGS, &[]);
     let sfn = server.sfn();
     let arn = post_checkout(&server, "three-d-secure", "tds-1");
     let status = wait_for_next_action(&server, "tds-1");
@@ -1113,9 +939,9 @@ async fn a_three_d_secure_checkout_is_resumed_by_the_stripe_webhook() {
     // Bad signatures are refused and change nothing.
     let body = payment_succeeded_event(&payment_id);
     let forged = format!("t={},v1={}", now_unix(), "0".repeat(64));
-    assert_eq!(post_webhook(&server, &body, &forged).status, 400);
+    assert_eq!(server.webhook(&body, Some(&forged)).status, 400);
     let wrong_secret = stepcart_stripe_webhook::signature_header(body.as_bytes(), "whsec_other", now_unix());
-    assert_eq!(post_webhook(&server, &body, &wrong_secret).status, 400);
+    assert_eq!(server.webhook(&body, Some(&wrong_secret)).status, 400);
     let missing = server.http(
         "POST",
         "/webhooks/stripe",
@@ -1126,7 +952,7 @@ async fn a_three_d_secure_checkout_is_resumed_by_the_stripe_webhook() {
     assert_eq!(*describe(&sfn, &arn).await.status(), ExecutionStatus::Running);
 
     // The signed event resumes it.
-    let response = post_webhook(&server, &body, &signed(&body));
+    let response = server.webhook(&body, Some(&sign(&body)));
     assert_eq!(response.status, 200, "{}", response.body);
     let done = wait_until_done(&sfn, &arn).await;
     assert_eq!(
@@ -1158,7 +984,7 @@ async fn a_three_d_secure_checkout_is_resumed_by_the_stripe_webhook() {
     assert_eq!(watched.last().expect("events")["type"], "ExecutionSucceeded");
 
     // A replayed event is accepted and changes nothing.
-    let response = post_webhook(&server, &body, &signed(&body));
+    let response = server.webhook(&body, Some(&sign(&body)));
     assert_eq!(response.status, 200, "{}", response.body);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = describe(&sfn, &arn).await;
@@ -1192,7 +1018,7 @@ async fn a_three_d_secure_checkout_is_resumed_by_the_stripe_webhook() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_checkouts_can_be_stopped_or_failed_through_the_api() {
-    let server = Server::start("stop");
+    let server = Server::fresh("stop", &WEBHOOK_SECRET_ARGS, &[]);
     let sfn = server.sfn();
 
     // StopExecution of a checkout waiting for 3-D Secure: ABORTED, and `describe --watch` exits 1.
@@ -1286,7 +1112,7 @@ async fn waiting_checkouts_can_be_stopped_or_failed_through_the_api() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stepcart_executions_reads_the_server() {
-    let server = Server::start("cli");
+    let server = Server::fresh("cli", &WEBHOOK_SECRET_ARGS, &[]);
     let sfn = server.sfn();
     let machine = create_greeter(&sfn, "greeter").await;
     let mut arns = Vec::new();
@@ -1478,7 +1304,7 @@ async fn stepcart_executions_reads_the_server() {
     );
 
     // A fresh machine: no credentials, no region, no AWS files; --endpoint-url is enough.
-    let home = server.dir.join("home");
+    let home = server.dir().join("home");
     std::fs::create_dir_all(&home).expect("home");
     let mut command = server.executions_command(&["--json", "list", "--state-machine-arn", &machine]);
     for (key, _) in std::env::vars_os() {
