@@ -344,7 +344,13 @@ async fn infinite_loops_hit_the_history_limit() {
     let h = Harness::new(echo(&c), c);
     let m = machine(json!({
         "StartAt": "A",
-        "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}
+        "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            // A way out that is never taken: a workflow without any terminal state is refused.
+            "B": {"Type": "Choice", "Choices": [{"Variable": "$.done", "IsPresent": true, "Next": "Done"}],
+                  "Default": "A"},
+            "Done": {"Type": "Succeed"}
+        }
     }));
     let exec = h.run(&m, "loop", json!({})).await;
     let (error, cause) = failure(&exec);
