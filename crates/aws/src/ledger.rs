@@ -68,6 +68,22 @@ impl PaymentLedger for DynamoStore {
         Ok(())
     }
 
+    async fn record_refund(&self, idempotency_key: &str, refunded: i64) -> Result<(), PortError> {
+        self.client()
+            .update_item()
+            .table_name(&self.tables().payments)
+            .key("pk", s(key(idempotency_key)))
+            .update_expression("SET refundStatus = :refunded, refundedAmount = :amount, updatedAt = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":refunded", s("refunded"))
+            .expression_attribute_values(":amount", n(refunded))
+            .expression_attribute_values(":now", s(now_rfc3339()))
+            .send()
+            .await
+            .map_err(|e| port_error("UpdateItem payments", e))?;
+        Ok(())
+    }
+
     async fn entry(&self, idempotency_key: &str) -> Result<Option<LedgerEntry>, PortError> {
         let table = &self.tables().payments;
         let out = self

@@ -135,6 +135,13 @@ async fn the_checker_passes_a_clean_store_and_names_every_corruption() {
         .await
         .expect("reserve");
     store.release(&released).await.expect("release");
+    // A compensated checkout: ordered, then the order cancelled and its payment refunded in full.
+    let undone = checkout(&store, "inv-5", &[("B", 1)], 100).await;
+    store.cancel(&undone.order_id).await.expect("cancel");
+    store
+        .record_refund(&CheckoutIds::for_execution("inv-5").payment_key, undone.total)
+        .await
+        .expect("refund recorded");
     let clean = store.check_invariants().await.expect("check");
     assert_eq!(clean, Vec::<String>::new());
 

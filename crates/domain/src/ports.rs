@@ -103,6 +103,9 @@ pub trait PaymentLedger: Send + Sync {
     /// Records the provider's payment id and status for the key.
     async fn record(&self, idempotency_key: &str, payment_id: &str, status: &str) -> Result<(), PortError>;
     async fn entry(&self, idempotency_key: &str) -> Result<Option<LedgerEntry>, PortError>;
+    /// Records that the payment of this key has been refunded, `refunded` minor units in all, so the
+    /// books can be checked without asking the provider.
+    async fn record_refund(&self, idempotency_key: &str, refunded: i64) -> Result<(), PortError>;
 }
 
 #[async_trait]

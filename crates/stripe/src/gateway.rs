@@ -430,6 +430,12 @@ impl StripeGateway {
         match wire::send::<Refund>(&self.client, "create refund", create.build(), strategy(key)?).await {
             Ok(refund) => {
                 tracing::info!(payment = %intent.id, refund = %refund.id, amount = refund.amount, "refunded");
+                if let Some(payment_key) = intent.metadata.get(META_KEY) {
+                    self.ledger
+                        .record_refund(payment_key, refunded + refund.amount)
+                        .await
+                        .map_err(ledger_error)?;
+                }
                 Ok(RefundOutcome::Refunded)
             }
             Err(CallError::Api(f)) if f.code.as_deref() == Some("charge_already_refunded") => {
@@ -641,6 +647,9 @@ mod tests {
             Ok(())
         }
         async fn record(&self, _: &str, _: &str, _: &str) -> Result<(), PortError> {
+            Ok(())
+        }
+        async fn record_refund(&self, _: &str, _: i64) -> Result<(), PortError> {
             Ok(())
         }
         async fn entry(&self, _: &str) -> Result<Option<LedgerEntry>, PortError> {

@@ -276,6 +276,11 @@ async fn a_captured_payment_is_refunded_once() {
         .expect("paid");
     let id = payment.payment_id.as_str();
     assert_eq!(f.gateway.refund(id, "r1").await, Ok(RefundOutcome::Refunded));
+    assert_eq!(
+        f.ledger.refunds.lock().unwrap().get("k-ref"),
+        Some(&4497),
+        "the ledger records the refund, so the books can be checked without Stripe"
+    );
     // The same key answers as the first time; another key finds nothing left to refund. localstripe
     // would refund twice (it does not refuse over-refunds): the gateway reads the refunds first.
     assert_eq!(f.gateway.refund(id, "r1").await, Ok(RefundOutcome::Refunded));

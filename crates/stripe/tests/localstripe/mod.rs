@@ -45,6 +45,8 @@ pub struct MemoryLedger {
     /// `record` calls to fail (as if the answer were lost), counted down.
     pub fail_records: Mutex<usize>,
     pub creates_begun: Mutex<usize>,
+    /// What `record_refund` was told, by key.
+    pub refunds: Mutex<HashMap<String, i64>>,
 }
 
 impl MemoryLedger {
@@ -88,5 +90,16 @@ impl PaymentLedger for MemoryLedger {
 
     async fn entry(&self, idempotency_key: &str) -> Result<Option<LedgerEntry>, PortError> {
         Ok(self.entries.lock().unwrap().get(idempotency_key).cloned())
+    }
+
+    async fn record_refund(&self, idempotency_key: &str, refunded: i64) -> Result<(), PortError> {
+        if !self.entries.lock().unwrap().contains_key(idempotency_key) {
+            return Err(PortError::Failed(format!("no ledger entry {idempotency_key}")));
+        }
+        self.refunds
+            .lock()
+            .unwrap()
+            .insert(idempotency_key.to_owned(), refunded);
+        Ok(())
     }
 }
