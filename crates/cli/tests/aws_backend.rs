@@ -115,6 +115,13 @@ async fn example_carts_end_the_same_on_dynamodb_as_on_the_embedded_store() {
             .collect()
     };
     assert_eq!(pick(&aws_stock), pick(&embedded_stock), "stock after every cart");
+    let (code, cli_aws_stock, stderr) = stepcart(&moto.endpoint, &aws_db, &["--backend", "aws", "stock"]);
+    assert_eq!(code, 0, "stock --backend aws: {stderr}");
+    assert_eq!(
+        pick(&cli_aws_stock),
+        pick(&aws_stock),
+        "`stepcart --backend aws stock` reads DynamoDB"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -1,14 +1,15 @@
 use serde_json::json;
-use stepcart_domain::ports::Inventory;
 use stepcart_domain::{Currency, Money};
 
 use crate::local::Local;
 use crate::{GlobalArgs, Outcome, UsageError};
 
+/// Stock levels where `--backend` keeps them (the embedded store, or DynamoDB with its shards summed).
 pub async fn stock(global: &GlobalArgs, skus: &[String]) -> Result<Outcome, UsageError> {
-    let local = Local::open(&global.db).await?;
+    let local = super::run::open_local(global).await?;
     let levels = local
-        .store()
+        .ports()
+        .inventory
         .stock(skus)
         .await
         .map_err(|e| UsageError::Usage(format!("cannot read stock: {e}")))?;
