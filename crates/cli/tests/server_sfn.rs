@@ -1274,34 +1274,23 @@ async fn stepcart_executions_reads_the_server() {
     );
 
     // Service errors: exit 2 naming the error code.
-    let out = server.executions(&[
-        "describe",
-        "arn:aws:states:us-east-1:000000000000:execution:greeter:nobody",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("ExecutionDoesNotExist"),
-        "{out:?}"
-    );
-    let out = server.executions(&[
-        "history",
-        "arn:aws:states:us-east-1:000000000000:execution:greeter:nobody",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("ExecutionDoesNotExist"),
-        "{out:?}"
-    );
-    let out = server.executions(&[
-        "list",
-        "--state-machine-arn",
-        "arn:aws:states:us-east-1:000000000000:stateMachine:nobody",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("StateMachineDoesNotExist"),
-        "{out:?}"
-    );
+    let unknown_execution = "arn:aws:states:us-east-1:000000000000:execution:greeter:nobody";
+    let unknown_machine = "arn:aws:states:us-east-1:000000000000:stateMachine:nobody";
+    for (args, code) in [
+        (vec!["describe", unknown_execution], "ExecutionDoesNotExist"),
+        (vec!["history", unknown_execution], "ExecutionDoesNotExist"),
+        (
+            vec!["list", "--state-machine-arn", unknown_machine],
+            "StateMachineDoesNotExist",
+        ),
+    ] {
+        let out = server.executions(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(code),
+            "{args:?}: {out:?}"
+        );
+    }
 
     // A fresh machine: no credentials, no region, no AWS files; --endpoint-url is enough.
     let home = server.dir().join("home");
