@@ -45,18 +45,18 @@ pub struct DynamoStore {
 
 /// Units of one line taken from one stock shard.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Piece {
-    sku: String,
-    shard: i64,
-    quantity: i64,
+pub(crate) struct Piece {
+    pub(crate) sku: String,
+    pub(crate) shard: i64,
+    pub(crate) quantity: i64,
 }
 
 /// A reservation as stored: its lines in cart order, and where each line's units came from.
 #[derive(Clone, Debug)]
-struct StoredReservation {
-    reservation: Reservation,
-    pieces: Vec<Piece>,
-    order_id: Option<String>,
+pub(crate) struct StoredReservation {
+    pub(crate) reservation: Reservation,
+    pub(crate) pieces: Vec<Piece>,
+    pub(crate) order_id: Option<String>,
 }
 
 impl DynamoStore {
@@ -151,35 +151,7 @@ impl DynamoStore {
         let Some(item) = self.get(table, "reservationId", reservation_id).await? else {
             return Ok(None);
         };
-        let status = get_s(&item, table, "status")?;
-        let status = ReservationStatus::parse(status)
-            .ok_or_else(|| PortError::Failed(format!("{table}: unknown status {status}")))?;
-        let mut items = Vec::new();
-        let mut pieces = Vec::new();
-        for line in get_list(&item, table, "lines")? {
-            let line = as_map(line, table, "lines")?;
-            let sku = get_s(line, table, "sku")?.to_owned();
-            let quantity = to_u32(get_n(line, table, "quantity")?, table, "quantity")?;
-            for piece in get_list(line, table, "pieces")? {
-                let piece = as_map(piece, table, "pieces")?;
-                pieces.push(Piece {
-                    sku: sku.clone(),
-                    shard: get_n(piece, table, "shard")?,
-                    quantity: get_n(piece, table, "quantity")?,
-                });
-            }
-            items.push(CartLine { sku, quantity });
-        }
-        Ok(Some(StoredReservation {
-            reservation: Reservation {
-                reservation_id: reservation_id.to_owned(),
-                execution_name: get_s(&item, table, "executionName")?.to_owned(),
-                items,
-                status,
-            },
-            pieces,
-            order_id: opt_s(&item, "orderId").map(str::to_owned),
-        }))
+        reservation_from(&item, table).map(Some)
     }
 
     /// Every stock item (shard) of a SKU, read strongly consistent, all pages.
@@ -701,7 +673,44 @@ fn units<'a>(lines: impl Iterator<Item = (&'a str, u32)>) -> BTreeMap<&'a str, u
     totals
 }
 
-fn order_from(item: &Item, table: &str, order_id: &str) -> Result<Order, PortError> {
+/// A reservation item as stored: its lines in cart order and the pieces each took from the shards.
+pub(crate) fn reservation_from(item: &Item, table: &str) -> Result<StoredReservation, PortError> {
+    let reservation_id = get_s(item, table, "reservationId")?;
+    let status = get_s(item, table, "status")?;
+    let status = ReservationStatus::parse(status).ok_or_else(|| {
+        PortError::Failed(format!(
+            "{table}: reservation {reservation_id}: unknown status {status}"
+        ))
+    })?;
+    let mut items = Vec::new();
+    let mut pieces = Vec::new();
+    for line in get_list(item, table, "lines")? {
+        let line = as_map(line, table, "lines")?;
+        let sku = get_s(line, table, "sku")?.to_owned();
+        let quantity = to_u32(get_n(line, table, "quantity")?, table, "quantity")?;
+        for piece in get_list(line, table, "pieces")? {
+            let piece = as_map(piece, table, "pieces")?;
+            pieces.push(Piece {
+                sku: sku.clone(),
+                shard: get_n(piece, table, "shard")?,
+                quantity: get_n(piece, table, "quantity")?,
+            });
+        }
+        items.push(CartLine { sku, quantity });
+    }
+    Ok(StoredReservation {
+        reservation: Reservation {
+            reservation_id: reservation_id.to_owned(),
+            execution_name: get_s(item, table, "executionName")?.to_owned(),
+            items,
+            status,
+        },
+        pieces,
+        order_id: opt_s(item, "orderId").map(str::to_owned),
+    })
+}
+
+pub(crate) fn order_from(item: &Item, table: &str, order_id: &str) -> Result<Order, PortError> {
     let code = get_s(item, table, "currency")?;
     let currency =
         Currency::parse(code).map_err(|_| PortError::Failed(format!("{table}: bad currency {code}")))?;

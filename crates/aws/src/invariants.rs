@@ -38,11 +38,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use stepcart_domain::PortError;
 
-use crate::attributes::Item;
-use crate::dynamo::DynamoStore;
+use crate::attributes::{Item, get_n, get_s, opt_n, opt_s};
+use crate::dynamo::{DynamoStore, order_from, reservation_from};
 use crate::error::port_error;
 
 /// A payment as the checker needs it.
@@ -110,34 +109,6 @@ struct OrderRow {
     units: BTreeMap<String, i64>,
 }
 
-fn text(item: &Item, key: &str) -> Option<String> {
-    match item.get(key) {
-        Some(AttributeValue::S(v)) => Some(v.clone()),
-        _ => None,
-    }
-}
-
-fn number(item: &Item, key: &str) -> Option<i64> {
-    match item.get(key) {
-        Some(AttributeValue::N(v)) => v.parse().ok(),
-        _ => None,
-    }
-}
-
-fn list<'a>(item: &'a Item, key: &str) -> Option<&'a [AttributeValue]> {
-    match item.get(key) {
-        Some(AttributeValue::L(v)) => Some(v),
-        _ => None,
-    }
-}
-
-fn map(value: &AttributeValue) -> Option<&Item> {
-    match value {
-        AttributeValue::M(m) => Some(m),
-        _ => None,
-    }
-}
-
 /// "SKU X" for a SKU's only shard 0, "SKU X shard N" otherwise.
 fn place(sku: &str, shard: i64, sharded: bool) -> String {
     if sharded {
@@ -147,72 +118,68 @@ fn place(sku: &str, shard: i64, sharded: bool) -> String {
     }
 }
 
-fn parse_reservation(item: &Item) -> Result<ReservationRow, String> {
-    let id = text(item, "reservationId").ok_or("no reservationId")?;
-    let status = text(item, "status").ok_or_else(|| format!("reservation {id} has no status"))?;
-    let mut lines = Vec::new();
-    for line in list(item, "lines").ok_or_else(|| format!("reservation {id} has no lines"))? {
-        let line = map(line).ok_or_else(|| format!("reservation {id} has a line that is not a map"))?;
-        let sku = text(line, "sku").ok_or_else(|| format!("reservation {id} has a line without sku"))?;
-        let quantity =
-            number(line, "quantity").ok_or_else(|| format!("reservation {id} line {sku} has no quantity"))?;
-        let mut pieces = Vec::new();
-        for piece in list(line, "pieces").unwrap_or_default() {
-            let piece = map(piece).ok_or_else(|| format!("reservation {id} line {sku}: bad piece"))?;
-            match (number(piece, "shard"), number(piece, "quantity")) {
-                (Some(shard), Some(q)) => pieces.push((shard, q)),
-                _ => return Err(format!("reservation {id} line {sku}: bad piece")),
-            }
-        }
-        lines.push((sku, quantity, pieces));
-    }
+/// A reservation item through the adapter's own reader, with each line's pieces beside it.
+fn parse_reservation(item: &Item, table: &str) -> Result<ReservationRow, PortError> {
+    let stored = reservation_from(item, table)?;
+    let lines = stored
+        .reservation
+        .items
+        .iter()
+        .map(|line| {
+            let pieces = stored
+                .pieces
+                .iter()
+                .filter(|p| p.sku == line.sku)
+                .map(|p| (p.shard, p.quantity))
+                .collect();
+            (line.sku.clone(), i64::from(line.quantity), pieces)
+        })
+        .collect();
     Ok(ReservationRow {
-        order_id: text(item, "orderId"),
-        id,
-        status,
+        id: stored.reservation.reservation_id,
+        status: stored.reservation.status.as_str().to_owned(),
+        order_id: stored.order_id,
         lines,
     })
 }
 
-fn parse_order(item: &Item) -> Result<OrderRow, String> {
-    let id = text(item, "orderId").ok_or("no orderId")?;
-    let field = |key: &str| text(item, key).ok_or_else(|| format!("order {id} has no {key}"));
+/// An order item through the adapter's own reader, its units summed per SKU.
+fn parse_order(item: &Item, table: &str) -> Result<OrderRow, PortError> {
+    let order = order_from(item, table, get_s(item, table, "orderId")?)?;
     let mut units = BTreeMap::new();
-    for line in list(item, "items").ok_or_else(|| format!("order {id} has no items"))? {
-        let line = map(line).ok_or_else(|| format!("order {id} has an item that is not a map"))?;
-        let sku = text(line, "sku").ok_or_else(|| format!("order {id} has an item without sku"))?;
-        let q = number(line, "quantity").ok_or_else(|| format!("order {id} item {sku} has no quantity"))?;
-        *units.entry(sku).or_insert(0) += q;
+    for line in &order.items {
+        *units.entry(line.sku.clone()).or_insert(0) += i64::from(line.quantity);
     }
     Ok(OrderRow {
-        status: field("status")?,
-        reservation_id: field("reservationId")?,
-        payment_id: field("paymentId")?,
-        currency: field("currency")?,
-        execution_name: text(item, "executionName").unwrap_or_default(),
-        total: number(item, "total").ok_or_else(|| format!("order {id} has no total"))?,
+        status: order.status.as_str().to_owned(),
+        reservation_id: order.reservation_id,
+        payment_id: order.payment_id,
+        currency: order.currency.as_str().to_owned(),
+        execution_name: order.execution_name,
+        total: order.total,
         units,
-        id,
+        id: order.order_id,
     })
 }
 
 /// A ledger `PAYMENT#` item as a record; `None` for other items of the payments table (3-D Secure waits).
-fn ledger_record(item: &Item) -> Option<Result<PaymentRecord, String>> {
-    let pk = text(item, "pk")?;
-    let key = pk.strip_prefix("PAYMENT#")?.to_owned();
+fn ledger_record(item: &Item, table: &str) -> Option<Result<PaymentRecord, PortError>> {
+    let key = opt_s(item, "pk")?.strip_prefix("PAYMENT#")?.to_owned();
     let record = (|| {
-        let status = text(item, "status").ok_or_else(|| format!("ledger entry {key} has no status"))?;
-        let amount = number(item, "amount").ok_or_else(|| format!("ledger entry {key} has no amount"))?;
+        let status = get_s(item, table, "status")?.to_owned();
+        let amount = get_n(item, table, "amount")?;
         let captured = if status == "succeeded" { amount } else { 0 };
-        let refunded = match text(item, "refundStatus").as_deref() {
-            Some("refunded") => number(item, "refundedAmount").unwrap_or(amount),
-            _ => number(item, "refundedAmount").unwrap_or(0),
+        let refunded_amount = opt_n(item, table, "refundedAmount")?;
+        let refunded = match opt_s(item, "refundStatus") {
+            Some("refunded") => refunded_amount.unwrap_or(amount),
+            _ => refunded_amount.unwrap_or(0),
         };
+        let text = |key: &str| opt_s(item, key).unwrap_or_default().to_owned();
         Ok(PaymentRecord {
-            payment_id: text(item, "paymentId"),
-            execution_name: text(item, "executionName").unwrap_or_default(),
-            order_id: text(item, "orderId").unwrap_or_default(),
-            currency: text(item, "currency").unwrap_or_default(),
+            payment_id: opt_s(item, "paymentId").map(str::to_owned),
+            execution_name: text("executionName"),
+            order_id: text("orderId"),
+            currency: text("currency"),
             idempotency_key: key.clone(),
             amount,
             status,
@@ -253,8 +220,7 @@ impl DynamoStore {
         self.scan_all(&table)
             .await?
             .iter()
-            .filter_map(ledger_record)
-            .map(|r| r.map_err(|e| PortError::Failed(format!("{table}: {e}"))))
+            .filter_map(|item| ledger_record(item, &table))
             .collect()
     }
 
@@ -273,29 +239,24 @@ impl DynamoStore {
         // Stock, per item (SKU shard).
         let mut stock: BTreeMap<(String, i64), StockItem> = BTreeMap::new();
         for item in self.scan_all(&tables.stock).await? {
-            let (Some(sku), Some(shard)) = (text(&item, "sku"), number(&item, "shard")) else {
-                problems.push(format!(
-                    "{}: an item without sku or shard: {item:?}",
-                    tables.stock
-                ));
-                continue;
+            let read = || -> Result<((String, i64), StockItem), PortError> {
+                let table = &tables.stock;
+                let field = |key: &str| get_n(&item, table, key);
+                Ok((
+                    (get_s(&item, table, "sku")?.to_owned(), field("shard")?),
+                    StockItem {
+                        available: field("available")?,
+                        reserved: field("reserved")?,
+                        sold: field("sold")?,
+                        stocked: field("stocked")?,
+                    },
+                ))
             };
-            let field = |key: &str| number(&item, key);
-            match (field("available"), field("reserved"), field("sold"), field("stocked")) {
-                (Some(available), Some(reserved), Some(sold), Some(stocked)) => {
-                    stock.insert(
-                        (sku, shard),
-                        StockItem {
-                            available,
-                            reserved,
-                            sold,
-                            stocked,
-                        },
-                    );
+            match read() {
+                Ok((at, levels)) => {
+                    stock.insert(at, levels);
                 }
-                _ => problems.push(format!(
-                    "SKU {sku} shard {shard}: available, reserved, sold or stocked is missing or not an integer"
-                )),
+                Err(e) => problems.push(e.to_string()),
             }
         }
         let sharded: BTreeSet<&str> = stock
@@ -329,11 +290,11 @@ impl DynamoStore {
         // Reservations: what they hold, per stock item.
         let mut reservations = BTreeMap::new();
         for item in self.scan_all(&tables.reservations).await? {
-            match parse_reservation(&item) {
+            match parse_reservation(&item, &tables.reservations) {
                 Ok(r) => {
                     reservations.insert(r.id.clone(), r);
                 }
-                Err(e) => problems.push(format!("{}: {e}", tables.reservations)),
+                Err(e) => problems.push(e.to_string()),
             }
         }
         let mut held: BTreeMap<(String, i64), (i64, i64)> = BTreeMap::new();
@@ -392,11 +353,11 @@ impl DynamoStore {
         // Orders and the reservations committed to them.
         let mut orders = BTreeMap::new();
         for item in self.scan_all(&tables.orders).await? {
-            match parse_order(&item) {
+            match parse_order(&item, &tables.orders) {
                 Ok(o) => {
                     orders.insert(o.id.clone(), o);
                 }
-                Err(e) => problems.push(format!("{}: {e}", tables.orders)),
+                Err(e) => problems.push(e.to_string()),
             }
         }
         for r in reservations.values().filter(|r| r.status == "COMMITTED") {
