@@ -442,27 +442,6 @@ impl Store {
         .await
     }
 
-    /// Executions newest first (by start date), optionally of one state machine and/or one status.
-    pub async fn list_executions(
-        &self,
-        state_machine_arn: Option<&str>,
-        status: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRecord>, StoreError> {
-        let (sm, status) = (state_machine_arn.map(str::to_owned), status.map(str::to_owned));
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.run(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM executions
-                 WHERE (?1 IS NULL OR state_machine_arn = ?1) AND (?2 IS NULL OR status = ?2)
-                 ORDER BY start_unix_nanos DESC, rowid DESC LIMIT ?3"
-            ))?;
-            let rows = stmt.query_map(params![sm, status, limit], record_from_row)?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-    }
-
     /// The ARN of the execution waiting on this task token, if one is.
     pub async fn execution_for_task_token(&self, task_token: &str) -> Result<Option<String>, StoreError> {
         self.lookup(

@@ -1,4 +1,6 @@
-use stepcart_store_sqlite::{CreateOutcome, ExecutionRecord, Store, StoreError, StoredEvent};
+use stepcart_store_sqlite::{
+    CreateOutcome, ExecutionFilter, ExecutionRecord, Store, StoreError, StoredEvent,
+};
 
 const SM: &str = "arn:aws:states:local:000000000000:stateMachine:checkout";
 
@@ -204,31 +206,38 @@ async fn listing_is_newest_first_and_filtered() {
     failed.stop_date = Some("2026-05-01T10:00:01Z".into());
     store.save_execution(&failed, "s", &[], &[]).await.expect("save");
 
-    let names = |list: Vec<ExecutionRecord>| list.into_iter().map(|r| r.name).collect::<Vec<_>>();
+    let page =
+        |machine: Option<&str>, status: Option<&str>, name: Option<&str>, after: Option<String>, limit| {
+            let store = store.clone();
+            let filter = ExecutionFilter {
+                state_machine_arn: machine.map(str::to_owned),
+                status: status.map(str::to_owned),
+                name_contains: name.map(str::to_owned),
+            };
+            async move {
+                let page = store
+                    .list_executions_page(filter, after.as_deref(), limit)
+                    .await
+                    .expect("page");
+                let names: Vec<String> = page.executions.into_iter().map(|r| r.name).collect();
+                (names, page.next)
+            }
+        };
     assert_eq!(
-        names(store.list_executions(None, None, 10).await.expect("all")),
-        ["e4", "e2", "e1", "e3"]
+        page(None, None, None, None, 10).await,
+        (vec!["e4".into(), "e2".into(), "e1".into(), "e3".into()], None)
     );
+    let (first, next) = page(Some(SM), None, None, None, 2).await;
+    assert_eq!(first, ["e4", "e2"]);
+    let (second, last) = page(Some(SM), None, None, next, 2).await;
     assert_eq!(
-        names(store.list_executions(Some(SM), None, 2).await.expect("limit")),
-        ["e4", "e2"]
+        (second, last),
+        (vec!["e1".into(), "e3".into()], None),
+        "the next page starts after the first"
     );
-    assert_eq!(
-        names(
-            store
-                .list_executions(None, Some("FAILED"), 10)
-                .await
-                .expect("failed")
-        ),
-        ["e2"]
-    );
-    assert!(
-        store
-            .list_executions(Some("arn:other"), None, 10)
-            .await
-            .expect("none")
-            .is_empty()
-    );
+    assert_eq!(page(None, Some("FAILED"), None, None, 10).await.0, ["e2"]);
+    assert_eq!(page(None, None, Some("3"), None, 10).await.0, ["e3"]);
+    assert!(page(Some("arn:other"), None, None, None, 10).await.0.is_empty());
     let running = store.running_executions().await.expect("running");
     assert_eq!(running.len(), 3);
     assert!(

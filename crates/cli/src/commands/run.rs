@@ -6,7 +6,7 @@ use stepcart_domain::ids::CheckoutIds;
 use stepcart_domain::payment::PaymentStatus;
 use stepcart_store_sqlite::ExecutionRecord;
 
-use crate::local::{Local, Started};
+use crate::local::{Backend, Driving, Local, Started};
 use crate::output::print_execution;
 use crate::{GlobalArgs, Outcome, UsageError};
 
@@ -35,17 +35,22 @@ pub enum PaymentArg {
     Stripe,
 }
 
-/// Opens the local runtime with the domain data where `--backend` says.
+/// Opens the local runtime with the domain data where `--backend` says, driving executions inline.
 pub async fn open_local(global: &GlobalArgs) -> Result<Local, UsageError> {
+    open_local_driving(global, Driving::Inline).await
+}
+
+/// [`open_local`], driving executions as `driving` says (`stepcart serve`: each in its own task).
+pub async fn open_local_driving(global: &GlobalArgs, driving: Driving) -> Result<Local, UsageError> {
     match global.backend {
         BackendArg::Embedded if global.payment == PaymentArg::Stripe => Err(UsageError::Usage(
             "--payment stripe keeps its payments ledger on DynamoDB: use it with --backend aws".into(),
         )),
-        BackendArg::Embedded => Ok(Local::open(&global.db).await?),
+        BackendArg::Embedded => Ok(Local::open_driving(&global.db, Backend::Embedded, driving).await?),
         #[cfg(feature = "aws")]
         BackendArg::Aws => {
             let domain = crate::aws::AwsDomain::connect(global.payment == PaymentArg::Stripe).await?;
-            Ok(Local::open_with(&global.db, crate::local::Backend::Aws(Box::new(domain))).await?)
+            Ok(Local::open_driving(&global.db, Backend::Aws(Box::new(domain)), driving).await?)
         }
         #[cfg(not(feature = "aws"))]
         BackendArg::Aws => Err(UsageError::Usage(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use crate::local::{Driving, Local};
+use crate::local::Driving;
 use crate::server::{App, router};
 use crate::{GlobalArgs, Outcome, UsageError};
 
@@ -39,7 +39,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Outcome, UsageE
     if args.api_key.as_deref().is_some_and(str::is_empty) {
         return Err(UsageError::Usage("--api-key must not be empty".into()));
     }
-    let local = open(global).await?;
+    let local = super::run::open_local_driving(global, Driving::Spawned).await?;
     local.ensure_seeded().await?;
     // This process is now the store's only driver: claims a killed predecessor held are void.
     local
@@ -78,34 +78,6 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Outcome, UsageE
         .await
         .map_err(|e| UsageError::Usage(format!("the server stopped: {e}")))?;
     Ok(Outcome::Success)
-}
-
-async fn open(global: &GlobalArgs) -> Result<Local, UsageError> {
-    match global.backend {
-        super::run::BackendArg::Embedded if global.payment == super::run::PaymentArg::Stripe => {
-            Err(UsageError::Usage(
-                "--payment stripe keeps its payments ledger on DynamoDB: use it with --backend aws".into(),
-            ))
-        }
-        super::run::BackendArg::Embedded => {
-            Ok(Local::open_driving(&global.db, crate::local::Backend::Embedded, Driving::Spawned).await?)
-        }
-        #[cfg(feature = "aws")]
-        super::run::BackendArg::Aws => {
-            let domain =
-                crate::aws::AwsDomain::connect(global.payment == super::run::PaymentArg::Stripe).await?;
-            Ok(Local::open_driving(
-                &global.db,
-                crate::local::Backend::Aws(Box::new(domain)),
-                Driving::Spawned,
-            )
-            .await?)
-        }
-        #[cfg(not(feature = "aws"))]
-        super::run::BackendArg::Aws => Err(UsageError::Usage(
-            "--backend aws needs a stepcart built with the AWS adapters: cargo build --features aws".into(),
-        )),
-    }
 }
 
 /// Ctrl-C or SIGTERM: stop accepting requests. Running executions stay persisted and resume next time.

@@ -15,7 +15,7 @@ use stepcart_domain::ids::{CheckoutIds, is_valid_execution_name};
 use stepcart_domain::payment::PaymentStatus;
 use stepcart_domain::request_model::check_request;
 
-use super::{App, epoch_seconds};
+use super::{App, epoch_seconds, generated_execution_name, same_input};
 use crate::local::{CHECKOUT_MACHINE_NAME, Started, execution_arn};
 
 /// The longest `Prefer: wait=N` honoured.
@@ -40,7 +40,7 @@ pub async fn start(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes)
         return error(StatusCode::BAD_REQUEST, "InvalidRequest", problem);
     }
     let name = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        None => uuid_name(),
+        None => generated_execution_name(),
         Some(Ok(key)) if is_valid_execution_name(key) => key.to_owned(),
         Some(_) => {
             return error(
@@ -142,21 +142,4 @@ async fn status_body(app: &App, name: &str) -> Result<Option<Value>, String> {
         }
     }
     Ok(Some(body))
-}
-
-fn uuid_name() -> String {
-    let hex = hex::encode(rand::random::<[u8; 16]>());
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
-    )
-}
-
-/// Whether a stored input is the same JSON as `input`.
-fn same_input(stored: &str, input: &Value) -> bool {
-    serde_json::from_str::<Value>(stored).is_ok_and(|stored| &stored == input)
 }

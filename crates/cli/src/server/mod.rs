@@ -89,3 +89,22 @@ pub fn epoch_seconds(rfc3339: &str) -> serde_json::Value {
         .and_then(|at| serde_json::Number::from_f64(at.unix_timestamp_nanos() as f64 / 1e9))
         .map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
+
+/// A name for an execution started without one, as Step Functions makes them (a UUID).
+pub fn generated_execution_name() -> String {
+    let hex = hex::encode(rand::random::<[u8; 16]>());
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+/// Whether a stored execution input is the same JSON as `input`: a start repeated with the same name
+/// and input is the same request again.
+pub fn same_input(stored: &str, input: &serde_json::Value) -> bool {
+    serde_json::from_str::<serde_json::Value>(stored).is_ok_and(|stored| &stored == input)
+}

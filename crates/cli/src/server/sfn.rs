@@ -13,7 +13,7 @@ use stepcart_domain::ids::is_valid_execution_name;
 use stepcart_store_sqlite::{ExecutionFilter, ExecutionRecord, MachineOutcome, StateMachineRecord};
 use time::OffsetDateTime;
 
-use super::{App, epoch_seconds};
+use super::{App, epoch_seconds, generated_execution_name, same_input};
 use crate::local::{
     self, LOCAL_ROLE_ARN, LocalError, Machine, Started, definition_id, execution_arn, rfc3339,
     state_machine_arn,
@@ -436,20 +436,6 @@ fn validate_definition(request: &Request) -> Result<Value, ApiError> {
     })
 }
 
-/// A name for an execution started without one, as Step Functions makes them (a UUID).
-fn generated_name() -> String {
-    let bytes: [u8; 16] = rand::random();
-    let hex = hex::encode(bytes);
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
-    )
-}
-
 /// Starts (or finds) an execution: the common part of StartExecution and StartSyncExecution.
 async fn start(app: &App, request: &Request) -> Result<(Started, Value, StateMachineRecord), ApiError> {
     let record = machine(app, request.required("stateMachineArn")?).await?;
@@ -460,7 +446,7 @@ async fn start(app: &App, request: &Request) -> Result<(Started, Value, StateMac
             }
             name.to_owned()
         }
-        None => generated_name(),
+        None => generated_execution_name(),
     };
     let text = request.string("input")?.unwrap_or("{}");
     if text.len() > MAX_PAYLOAD_BYTES {
@@ -520,7 +506,7 @@ async fn start_sync_execution(app: &App, request: &Request) -> Result<Value, Api
     // Named here so that the wait can be registered before the execution starts.
     let name = match request.string("name")? {
         Some(name) => name.to_owned(),
-        None => generated_name(),
+        None => generated_execution_name(),
     };
     let mut named = Request {
         input: request.input.clone(),
@@ -780,9 +766,4 @@ async fn send_task_heartbeat(app: &App, request: &Request) -> Result<Value, ApiE
     };
     app.local.send_task_event(token, event).await?;
     Ok(json!({}))
-}
-
-/// Whether a stored input is the same JSON as `input`.
-fn same_input(stored: &str, input: &Value) -> bool {
-    serde_json::from_str::<Value>(stored).is_ok_and(|stored| &stored == input)
 }
