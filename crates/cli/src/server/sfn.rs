@@ -537,28 +537,16 @@ async fn start_sync_execution(app: &App, request: &Request) -> Result<Value, Api
     }
 }
 
+/// DescribeExecution as the JSON protocol answers it: the CLI's fields with dates as epoch seconds.
 fn describe(record: &ExecutionRecord) -> Value {
-    let mut value = json!({
-        "executionArn": record.execution_arn,
-        "stateMachineArn": record.state_machine_arn,
-        "name": record.name,
-        "status": record.status,
-        "startDate": epoch_seconds(&record.start_date),
-        "input": record.input,
-        "inputDetails": {"included": true},
-    });
+    let mut value = crate::output::describe_json(record);
+    value["startDate"] = epoch_seconds(&record.start_date);
+    value["inputDetails"] = json!({"included": true});
     if let Some(stop) = &record.stop_date {
         value["stopDate"] = epoch_seconds(stop);
     }
-    if let Some(output) = &record.output {
-        value["output"] = json!(output);
+    if record.output.is_some() {
         value["outputDetails"] = json!({"included": true});
-    }
-    if let Some(error) = &record.error {
-        value["error"] = json!(error);
-    }
-    if let Some(cause) = &record.cause {
-        value["cause"] = json!(cause);
     }
     value
 }
