@@ -134,6 +134,17 @@ where
     }
 }
 
+/// The same SQLite failure for each operation of a group that could not begin (the error is not
+/// `Clone`), so that every caller can tell a busy database (retried) from other failures.
+fn refusal(error: &rusqlite::Error) -> StoreError {
+    match error {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(*code, message.clone()))
+        }
+        other => StoreError::Background(other.to_string()),
+    }
+}
+
 /// The store thread: runs queued operations in committed groups until every `Store` clone is gone.
 /// After an operation panicked, what it left half-done is unknown, so every later one is refused
 /// (`Poisoned`).
@@ -156,14 +167,8 @@ fn serve(mut conn: Connection, queue: &mpsc::Receiver<Job>) {
         }
         // Another process holding the lock past the busy timeout: each caller hears SQLITE_BUSY.
         if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
-            let message = error.to_string();
-            let mut error = Some(error);
             for job in group {
-                let refused = match error.take() {
-                    Some(e) => StoreError::Sqlite(e),
-                    None => StoreError::Background(message.clone()),
-                };
-                let (reply, _) = job(Err(refused));
+                let (reply, _) = job(Err(refusal(&error)));
                 reply(Ok(()));
             }
             continue;
@@ -218,6 +223,39 @@ mod tests {
         assert!(matches!(after, Err(StoreError::Poisoned)), "{after:?}");
         let port: stepcart_domain::PortError = StoreError::Poisoned.into();
         assert!(matches!(port, stepcart_domain::PortError::Failed(_)));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_operation_of_a_group_that_cannot_begin_hears_busy() {
+        let dir = std::env::temp_dir().join(format!("stepcart-busy-{}", std::process::id()));
+        let path = dir.join("busy.db");
+        let store = Store::open(&path).expect("store");
+        store
+            .run(|conn| Ok(conn.busy_timeout(Duration::from_millis(50))?))
+            .await
+            .expect("a short busy timeout for the test");
+        // Another process holds the write lock for longer than the busy timeout.
+        let other = Connection::open(&path).expect("other");
+        other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        let attempts: Vec<_> = (0..3)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.run(|_conn| Ok(())).await })
+            })
+            .collect();
+        for attempt in attempts {
+            let refused = attempt.await.expect("joined");
+            assert!(
+                matches!(&refused, Err(e) if e.is_busy()),
+                "each queued operation hears SQLITE_BUSY: {refused:?}"
+            );
+        }
+        other.execute_batch("ROLLBACK").expect("unlock");
+        assert!(
+            store.run(|_conn| Ok(())).await.is_ok(),
+            "works again once the lock is gone"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
