@@ -43,14 +43,18 @@ where
     }
 }
 
-/// An error with its sources, as one line (the AWS SDK's own `Display` says only "service error").
+/// An error with its sources, as one line, each said once (the AWS SDK's own `Display` says only
+/// "service error", and transport errors often repeat their source's text):
+/// `dispatch failure: io error: ...: Connection refused`.
 pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(current) = next {
+        let text = current.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = current.source();
     }
-    text
+    parts.join(": ")
 }

@@ -192,22 +192,8 @@ mod sdk {
                 "{what}: {code}: {}",
                 error.message().unwrap_or("(no message)")
             )),
-            None => UsageError::Usage(format!("{what}: {}", chain(&error))),
+            None => UsageError::Usage(format!("{what}: {}", stepcart_aws::error_chain(&error))),
         }
-    }
-
-    /// An error and its sources, each said once: `dispatch failure: io error: ...: Connection refused`.
-    fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        let mut next = Some(error);
-        while let Some(current) = next {
-            let text = current.to_string();
-            if !parts.iter().any(|p| p.contains(&text)) {
-                parts.push(text);
-            }
-            next = current.source();
-        }
-        parts.join(": ")
     }
 
     /// Writes lines on stdout; false once stdout is closed (`| head`), so the caller stops quietly.
@@ -396,6 +382,28 @@ mod sdk {
         Ok(events)
     }
 
+    /// The events after id `after`, oldest first: read newest first and only as far back as needed,
+    /// so that following a long execution does not re-read its whole history at every poll.
+    async fn events_after(client: &Client, arn: &str, after: i64) -> Result<Vec<HistoryEvent>, UsageError> {
+        let mut items = client
+            .get_execution_history()
+            .execution_arn(arn)
+            .reverse_order(true)
+            .into_paginator()
+            .items()
+            .send();
+        let mut newer = Vec::new();
+        while let Some(item) = items.next().await {
+            let event = item.map_err(|e| service_error("GetExecutionHistory", e))?;
+            if event.id() <= after {
+                break;
+            }
+            newer.push(event);
+        }
+        newer.reverse();
+        Ok(newer)
+    }
+
     async fn history(
         client: &Client,
         json_output: bool,
@@ -427,9 +435,8 @@ mod sdk {
         loop {
             // Status first: once it has ended, the history read after it is complete.
             let status = describe_once(client, arn).await?.status().clone();
-            let events = all_events(client, arn, false).await?;
-            let seen = last_id;
-            for event in events.iter().filter(|e| e.id() > seen) {
+            let events = events_after(client, arn, last_id).await?;
+            for event in &events {
                 let state = states.state_of(event);
                 let line = if json_output {
                     event_json(event).to_string()
