@@ -24,6 +24,10 @@ pub const STATES_BRANCH_FAILED: &str = "States.BranchFailed";
 pub struct StatesError {
     pub error: String,
     pub cause: Option<String>,
+    /// A heartbeat time-out: AWS reports it as `States.Timeout` (no cause), yet a retrier or catcher
+    /// naming `States.HeartbeatTimeout` handles it too.
+    #[serde(skip)]
+    pub(crate) from_heartbeat: bool,
 }
 
 impl StatesError {
@@ -31,7 +35,33 @@ impl StatesError {
         StatesError {
             error: error.into(),
             cause: Some(cause.into()),
+            from_heartbeat: false,
         }
+    }
+
+    /// An error with no cause (`cause` absent from the history event, not empty).
+    pub fn without_cause(error: impl Into<String>) -> Self {
+        StatesError {
+            error: error.into(),
+            cause: None,
+            from_heartbeat: false,
+        }
+    }
+
+    /// A task that sent no heartbeat within `HeartbeatSeconds`. Recorded AWS histories show
+    /// `States.Timeout` with no cause in `TaskTimedOut` and `ExecutionFailed` (localstack's
+    /// `test_heartbeats` snapshot; floci-io/floci PR #2782, checked on us-east-1), and a catcher on
+    /// either `States.Timeout` or `States.HeartbeatTimeout` catches it, passing on `States.Timeout`.
+    pub fn heartbeat_timeout() -> Self {
+        StatesError {
+            from_heartbeat: true,
+            ..StatesError::without_cause(STATES_TIMEOUT)
+        }
+    }
+
+    /// Whether one `ErrorEquals` entry handles this error.
+    pub fn matched_by(&self, pattern: &str) -> bool {
+        (pattern == STATES_HEARTBEAT_TIMEOUT && self.from_heartbeat) || error_matches(pattern, &self.error)
     }
 
     /// AWS documents `States.Runtime` and `States.DataLimitExceeded` as terminal: neither `States.ALL`
@@ -76,8 +106,8 @@ pub fn error_matches(pattern: &str, error: &str) -> bool {
     }
 }
 
-pub fn any_matches(patterns: &[String], error: &str) -> bool {
-    patterns.iter().any(|p| error_matches(p, error))
+pub fn any_matches(patterns: &[String], error: &StatesError) -> bool {
+    patterns.iter().any(|p| error.matched_by(p))
 }
 
 #[cfg(test)]
@@ -94,5 +124,19 @@ mod tests {
         assert!(!error_matches("States.TaskFailed", "States.Timeout"));
         assert!(error_matches("States.Timeout", "States.HeartbeatTimeout"));
         assert!(!error_matches("Custom.A", "Custom.B"));
+    }
+
+    #[test]
+    fn a_heartbeat_time_out_is_a_time_out_that_heartbeat_catchers_also_handle() {
+        let heartbeat = StatesError::heartbeat_timeout();
+        assert_eq!(heartbeat.error, STATES_TIMEOUT);
+        assert_eq!(heartbeat.cause, None);
+        for pattern in [STATES_TIMEOUT, STATES_HEARTBEAT_TIMEOUT, STATES_ALL] {
+            assert!(heartbeat.matched_by(pattern), "{pattern}");
+        }
+        assert!(!heartbeat.matched_by(STATES_TASK_FAILED));
+        let timeout = StatesError::without_cause(STATES_TIMEOUT);
+        assert!(!timeout.matched_by(STATES_HEARTBEAT_TIMEOUT));
+        assert!(timeout.matched_by(STATES_TIMEOUT));
     }
 }

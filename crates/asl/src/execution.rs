@@ -20,8 +20,8 @@ use crate::definition::{
     StateMachine, Tolerance, Transition, WaitSpec, parse_wait_timestamp,
 };
 use crate::error::{
-    STATES_DATA_LIMIT_EXCEEDED, STATES_HEARTBEAT_TIMEOUT, STATES_RESULT_PATH_MATCH_FAILURE, STATES_RUNTIME,
-    STATES_TIMEOUT, StatesError, any_matches,
+    STATES_DATA_LIMIT_EXCEEDED, STATES_RESULT_PATH_MATCH_FAILURE, STATES_RUNTIME, STATES_TIMEOUT,
+    StatesError, any_matches,
 };
 use crate::history::{
     DetailValue, Details, EventType, HistoryEvent, details, document, json, name, not_truncated,
@@ -502,7 +502,15 @@ impl Execution {
                 cause,
             } => {
                 if self.tasks.contains_key(&task_id) {
-                    self.on_task_failed(machine, task_id, StatesError { error, cause });
+                    self.on_task_failed(
+                        machine,
+                        task_id,
+                        StatesError {
+                            error,
+                            cause,
+                            from_heartbeat: false,
+                        },
+                    );
                 }
             }
             ExternalEvent::TaskTokenSucceeded { token, output } => {
@@ -512,7 +520,15 @@ impl Execution {
             }
             ExternalEvent::TaskTokenFailed { token, error, cause } => {
                 if let Some(&task_id) = self.tokens.get(&token) {
-                    self.on_task_failed(machine, task_id, StatesError { error, cause });
+                    self.on_task_failed(
+                        machine,
+                        task_id,
+                        StatesError {
+                            error,
+                            cause,
+                            from_heartbeat: false,
+                        },
+                    );
                 }
             }
             ExternalEvent::TaskTokenHeartbeat { token } => {
@@ -1140,7 +1156,11 @@ impl Execution {
                 };
                 let error = pick(error, error_path, error_expr)?.unwrap_or_default();
                 let cause = pick(cause, cause_path, cause_expr)?;
-                Ok(Step::Fail(StatesError { error, cause }))
+                Ok(Step::Fail(StatesError {
+                    error,
+                    cause,
+                    from_heartbeat: false,
+                }))
             }
             StateKind::Choice {
                 choices,
@@ -1764,7 +1784,7 @@ impl Execution {
         self.set_activity(fid, Activity::Idle);
         if !err.is_terminal() {
             for (i, r) in state.retry.iter().enumerate() {
-                if !any_matches(&r.error_equals, &err.error) {
+                if !any_matches(&r.error_equals, &err) {
                     continue;
                 }
                 let Some(f) = self.frames.get_mut(&fid) else {
@@ -1788,7 +1808,7 @@ impl Execution {
                 break;
             }
             for c in &state.catch {
-                if !any_matches(&c.error_equals, &err.error) {
+                if !any_matches(&c.error_equals, &err) {
                     continue;
                 }
                 let input = self
@@ -2339,13 +2359,10 @@ impl Execution {
                 let Some(t) = self.remove_task(task_id) else {
                     return;
                 };
-                let (error, cause) = if matches!(timer.kind, TimerKind::Heartbeat(_)) {
-                    (
-                        STATES_HEARTBEAT_TIMEOUT,
-                        "The task did not send a heartbeat within HeartbeatSeconds.",
-                    )
+                let err = if matches!(timer.kind, TimerKind::Heartbeat(_)) {
+                    StatesError::heartbeat_timeout()
                 } else {
-                    (STATES_TIMEOUT, "The task did not complete within TimeoutSeconds.")
+                    StatesError::new(STATES_TIMEOUT, "The task did not complete within TimeoutSeconds.")
                 };
                 let ty = if t.lambda_events {
                     EventType::LambdaFunctionTimedOut
@@ -2355,15 +2372,15 @@ impl Execution {
                 let d = self.task_details(
                     &t,
                     [
-                        ("error", json(Value::String(error.into()))),
-                        ("cause", json(Value::String(cause.into()))),
+                        ("error", json(Value::String(err.error.clone()))),
+                        ("cause", err.cause.clone().and_then(|c| json(Value::String(c)))),
                     ],
                 );
                 self.emit(Some(fid), ty, d);
                 let Some(state) = self.state_of(machine, fid) else {
                     return;
                 };
-                self.handle_error(machine, fid, state, StatesError::new(error, cause));
+                self.handle_error(machine, fid, state, err);
             }
         }
     }
