@@ -2,7 +2,7 @@
 //! [`Clock`], records every batch of transitions through an [`ExecutionSink`] before acting on it, and
 //! routes task-token callbacks to the executions it drives.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::definition::StateMachine;
-use crate::execution::{Command, Execution, ExecutionContext, ExternalEvent, TaskContext};
+use crate::execution::{Command, Execution, ExecutionContext, ExternalEvent, TaskContext, TaskId, TimerId};
 use crate::history::HistoryEvent;
 
 /// One task invocation.
@@ -388,6 +388,10 @@ impl Runner {
         let (tx, mut rx) = mpsc::unbounded_channel::<ExternalEvent>();
         let mut tokens: Vec<String> = Vec::new();
         let mut inflight: FuturesUnordered<BoxFuture<'static, ExternalEvent>> = FuturesUnordered::new();
+        // Timers wait here, earliest first, and only the earliest one the execution still has is
+        // slept on, once nothing else is ready: most task time-outs are moot before their task's
+        // first poll ends, and arming each in the clock cost a timer-wheel update and a driver wake-up.
+        let mut timers: BTreeSet<(OffsetDateTime, TimerId)> = BTreeSet::new();
         let result = loop {
             // The batch is dropped once recorded: held across the wait below, it would keep every
             // document the batch's events share alive for as long as the execution is parked.
@@ -402,7 +406,32 @@ impl Runner {
                 break Ok(());
             }
             for cmd in cmds.drain(..) {
-                inflight.push(self.carry_out(cmd));
+                match cmd {
+                    Command::StartTimer { timer_id, fire_at } => {
+                        timers.insert((fire_at, timer_id));
+                    }
+                    Command::InvokeTask {
+                        task_id,
+                        resource,
+                        parameters,
+                        task_token,
+                        context,
+                    } => inflight.push(self.invoke_task(
+                        task_id,
+                        TaskRequest {
+                            resource,
+                            parameters,
+                            task_token,
+                            context,
+                        },
+                    )),
+                }
+            }
+            while let Some(&(_, id)) = timers.first() {
+                if exec.timer_fire_at(id).is_some() {
+                    break;
+                }
+                timers.pop_first();
             }
             if mode == DriveMode::UntilIdle && exec.is_idle_at(self.clock.now()) {
                 // A callback may already have arrived (a handler can answer before its invocation
@@ -418,16 +447,30 @@ impl Runner {
                     Err(_) => break Ok(()),
                 }
             }
-            if inflight.is_empty() && tokens.is_empty() {
+            if inflight.is_empty() && tokens.is_empty() && timers.is_empty() {
                 break Err(RunnerError::Stalled {
                     execution_arn: exec.context().execution_arn.clone(),
                 });
             }
+            let next_timer = timers.first().copied();
             let event = loop {
+                let due = async {
+                    match next_timer {
+                        Some((at, timer_id)) => {
+                            self.clock.sleep_until(at).await;
+                            timer_id
+                        }
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     biased;
                     Some(ev) = inflight.next() => break ev,
                     Some(ev) = rx.recv() => break ev,
+                    timer_id = due => {
+                        timers.pop_first();
+                        break ExternalEvent::TimerFired { timer_id };
+                    }
                     _ = self.clock.on_idle() => {}
                 }
             };
@@ -444,42 +487,18 @@ impl Runner {
         }
     }
 
-    fn carry_out(&self, cmd: Command) -> BoxFuture<'static, ExternalEvent> {
-        match cmd {
-            Command::InvokeTask {
-                task_id,
-                resource,
-                parameters,
-                task_token,
-                context,
-            } => {
-                let invoker = self.invoker.clone();
-                let request = TaskRequest {
-                    resource,
-                    parameters,
-                    task_token,
-                    context,
-                };
-                async move {
-                    match invoker.invoke(request).await {
-                        Ok(output) => ExternalEvent::TaskSucceeded { task_id, output },
-                        Err(f) => ExternalEvent::TaskFailed {
-                            task_id,
-                            error: f.error,
-                            cause: f.cause,
-                        },
-                    }
-                }
-                .boxed()
-            }
-            Command::StartTimer { timer_id, fire_at } => {
-                let sleep = self.clock.sleep_until(fire_at);
-                async move {
-                    sleep.await;
-                    ExternalEvent::TimerFired { timer_id }
-                }
-                .boxed()
+    fn invoke_task(&self, task_id: TaskId, request: TaskRequest) -> BoxFuture<'static, ExternalEvent> {
+        let invoker = self.invoker.clone();
+        async move {
+            match invoker.invoke(request).await {
+                Ok(output) => ExternalEvent::TaskSucceeded { task_id, output },
+                Err(f) => ExternalEvent::TaskFailed {
+                    task_id,
+                    error: f.error,
+                    cause: f.cause,
+                },
             }
         }
+        .boxed()
     }
 }
