@@ -1,6 +1,6 @@
 //! Choice rules (JSONPath flavour): data-test expressions and the And/Or/Not combinators.
 
-use serde_json::Value;
+use crate::value::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -252,7 +252,7 @@ fn wildcard_match(s: &str, pattern: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json;
 
     fn rule(op: &str, var: &str, operand: Value) -> ChoiceRule {
         let comparison = Comparison::from_name(op).expect("known operator");

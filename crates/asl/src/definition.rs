@@ -6,8 +6,8 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
 
+use crate::value::Value;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -505,7 +505,7 @@ impl OJson {
             OJson::Null => Value::Null,
             OJson::Bool(b) => Value::Bool(*b),
             OJson::Number(n) => Value::Number(n.clone()),
-            OJson::String(s) => Value::String(s.clone()),
+            OJson::String(s) => Value::from(s.clone()),
             OJson::Array(a) => Value::Array(a.iter().map(OJson::to_value).collect()),
             OJson::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_value())).collect()),
         }
@@ -1936,7 +1936,7 @@ mod tests {
 
     #[test]
     fn context_reads_are_detected_conservatively() {
-        use serde_json::json;
+        use crate::json;
         for reads in [
             json!("$$.Execution.Input.x"),
             json!("$$"),

@@ -71,13 +71,13 @@ impl StatesError {
     }
 
     /// The `{"Error", "Cause"}` object a catcher passes on.
-    pub fn to_output(&self) -> serde_json::Value {
-        let mut m = serde_json::Map::new();
-        m.insert("Error".into(), self.error.clone().into());
+    pub fn to_output(&self) -> crate::value::Value {
+        let mut m = crate::value::Map::new();
+        m.insert("Error", self.error.clone().into());
         if let Some(c) = &self.cause {
-            m.insert("Cause".into(), c.clone().into());
+            m.insert("Cause", c.clone().into());
         }
-        serde_json::Value::Object(m)
+        crate::value::Value::Object(m)
     }
 }
 

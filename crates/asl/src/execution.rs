@@ -10,9 +10,10 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
+use crate::json;
+use crate::value::Value;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::definition::{
@@ -246,8 +247,8 @@ struct Frame {
     retry_total: u32,
     activity: Activity,
     /// Workflow variables assigned in this frame's scope; inner frames also see their ancestors'.
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-    vars: serde_json::Map<String, Value>,
+    #[serde(default, skip_serializing_if = "crate::value::Map::is_empty")]
+    vars: crate::value::Map,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -436,7 +437,7 @@ impl Execution {
                     exec.context
                         .role_arn
                         .clone()
-                        .map(Value::String)
+                        .map(Value::from)
                         .map(DetailValue::Json),
                 ),
             ]),
@@ -455,7 +456,7 @@ impl Execution {
                 retry_counts: Vec::new(),
                 retry_total: 0,
                 activity: Activity::Idle,
-                vars: serde_json::Map::new(),
+                vars: crate::value::Map::new(),
             }),
         );
         if let Some(secs) = machine.timeout_seconds {
@@ -553,8 +554,8 @@ impl Execution {
             Some(ROOT),
             EventType::ExecutionAborted,
             details([
-                ("error", error.clone().map(Value::String).map(DetailValue::Json)),
-                ("cause", cause.clone().map(Value::String).map(DetailValue::Json)),
+                ("error", error.clone().map(Value::from).map(DetailValue::Json)),
+                ("cause", cause.clone().map(Value::from).map(DetailValue::Json)),
             ]),
         );
         self.status = ExecutionStatus::Aborted { error, cause };
@@ -764,13 +765,10 @@ impl Execution {
                     "error",
                     Some(err.error.clone())
                         .filter(|e| !e.is_empty())
-                        .map(Value::String)
+                        .map(Value::from)
                         .map(DetailValue::Json),
                 ),
-                (
-                    "cause",
-                    err.cause.clone().map(Value::String).map(DetailValue::Json),
-                ),
+                ("cause", err.cause.clone().map(Value::from).map(DetailValue::Json)),
             ]),
         );
         self.status = ExecutionStatus::Failed {
@@ -790,9 +788,9 @@ impl Execution {
     ) -> PathEnv {
         if !state.needs_context {
             static EMPTY: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
-                let mut env = serde_json::Map::new();
-                env.insert(ENV_CONTEXT.into(), Value::Null);
-                env.insert(ENV_VARIABLES.into(), Value::Object(serde_json::Map::new()));
+                let mut env = crate::value::Map::new();
+                env.insert(ENV_CONTEXT, Value::Null);
+                env.insert(ENV_VARIABLES, Value::Object(crate::value::Map::new()));
                 Value::Object(env)
             });
             return PathEnv::Static(&EMPTY);
@@ -842,9 +840,9 @@ impl Execution {
             None => ("", self.now, 0),
         };
         // Only the fields the state can read are built; the others are absent, which no path can tell.
-        let mut ctx = serde_json::Map::new();
+        let mut ctx = crate::value::Map::new();
         let mut part = |name: &str, fields: &[(u16, &str, &dyn Fn() -> Value)]| {
-            let mut object = serde_json::Map::new();
+            let mut object = crate::value::Map::new();
             for (bit, key, value) in fields {
                 if reads.has(*bit) {
                     object.insert((*key).to_owned(), value());
@@ -854,7 +852,7 @@ impl Execution {
                 ctx.insert(name.to_owned(), Value::Object(object));
             }
         };
-        let text = |s: &str| Value::String(s.to_owned());
+        let text = |s: &str| Value::from(s.to_owned());
         part(
             "Execution",
             &[
@@ -863,7 +861,7 @@ impl Execution {
                 (ContextReads::EXECUTION_NAME, "Name", &|| text(&c.name)),
                 (ContextReads::EXECUTION_ROLE_ARN, "RoleArn", &|| json!(c.role_arn)),
                 (ContextReads::EXECUTION_START_TIME, "StartTime", &|| {
-                    Value::String(iso_millis(c.start_time))
+                    Value::from(iso_millis(c.start_time))
                 }),
                 (ContextReads::EXECUTION_REDRIVE_COUNT, "RedriveCount", &|| {
                     json!(c.redrive_count)
@@ -874,7 +872,7 @@ impl Execution {
             "State",
             &[
                 (ContextReads::STATE_ENTERED_TIME, "EnteredTime", &|| {
-                    Value::String(iso_millis(entered))
+                    Value::from(iso_millis(entered))
                 }),
                 (ContextReads::STATE_NAME, "Name", &|| text(state)),
                 (ContextReads::STATE_RETRY_COUNT, "RetryCount", &|| json!(retries)),
@@ -891,21 +889,31 @@ impl Execution {
                 }),
             ],
         );
-        let mut ctx = Value::Object(ctx);
+        let mut ctx = ctx;
         if let Some(t) = token {
-            ctx["Task"] = json!({"Token": t});
+            ctx.insert(
+                "Task",
+                Value::Object([("Token", Value::from(t))].into_iter().collect()),
+            );
         }
         if let Some((i, v)) = item {
-            ctx["Map"] = json!({"Item": {"Index": i, "Value": v}});
+            let item: crate::value::Map = [("Index", Value::from(i)), ("Value", v.clone())]
+                .into_iter()
+                .collect();
+            ctx.insert(
+                "Map",
+                Value::Object([("Item", Value::Object(item))].into_iter().collect()),
+            );
         }
-        let mut env = serde_json::Map::new();
-        env.insert(ENV_CONTEXT.into(), ctx);
-        env.insert(ENV_VARIABLES.into(), Value::Object(self.visible_vars(fid)));
+        let ctx = Value::Object(ctx);
+        let mut env = crate::value::Map::new();
+        env.insert(ENV_CONTEXT, ctx);
+        env.insert(ENV_VARIABLES, Value::Object(self.visible_vars(fid)));
         Value::Object(env)
     }
 
     /// The variables a frame sees: its own over its ancestors'.
-    fn visible_vars(&self, fid: u64) -> serde_json::Map<String, Value> {
+    fn visible_vars(&self, fid: u64) -> crate::value::Map {
         let mut chain = Vec::new();
         let mut cur = Some(fid);
         while let Some(id) = cur {
@@ -913,7 +921,7 @@ impl Execution {
             chain.push(id);
             cur = f.parent.as_ref().map(|p| p.frame);
         }
-        let mut out = serde_json::Map::new();
+        let mut out = crate::value::Map::new();
         for id in chain.into_iter().rev() {
             if let Some(f) = self.frames.get(&id) {
                 for (k, v) in &f.vars {
@@ -965,7 +973,7 @@ impl Execution {
             total += f
                 .vars
                 .iter()
-                .filter(|(k, _)| !values.contains_key(*k))
+                .filter(|(k, _)| !values.contains_key(k))
                 .map(|(_, v)| json_size(v))
                 .sum::<usize>();
         }
@@ -1120,7 +1128,7 @@ impl Execution {
                  -> Result<Option<String>, StatesError> {
                     if let Some(e) = expr {
                         return match jeval(e, input, &ctx, &[])? {
-                            Value::String(s) => Ok(Some(s)),
+                            Value::String(s) => Ok(Some(s.into())),
                             other => Err(StatesError::new(
                                 crate::jsonata::STATES_QUERY_EVALUATION_ERROR,
                                 format!("The expression must return a string, not {other}"),
@@ -1145,7 +1153,7 @@ impl Execution {
                         // The Fail docs: the path "must select a field that contains a string value"
                         // and the intrinsic must be one "that returns a string".
                         return match v {
-                            Value::String(s) => Ok(Some(s)),
+                            Value::String(s) => Ok(Some(s.into())),
                             other => Err(StatesError::new(
                                 STATES_RUNTIME,
                                 format!("The value of '{what}' must be a string, not {other}"),
@@ -1367,7 +1375,7 @@ impl Execution {
                 );
                 if inputs.is_empty() {
                     self.emit(Some(fid), EventType::MapStateSucceeded, None);
-                    return self.aggregate_output(fid, state, Value::Array(Vec::new()), &ctx);
+                    return self.aggregate_output(fid, state, Value::from(Vec::new()), &ctx);
                 }
                 let n = inputs.len();
                 self.set_activity(
@@ -1436,11 +1444,11 @@ impl Execution {
             None => None,
         };
         let wrap = |items: Vec<Value>| {
-            let mut m = serde_json::Map::new();
+            let mut m = crate::value::Map::new();
             if let Some(bi) = &batch_input {
-                m.insert("BatchInput".into(), bi.clone());
+                m.insert("BatchInput", bi.clone());
             }
-            m.insert("Items".into(), Value::Array(items));
+            m.insert("Items", Value::from(items));
             Value::Object(m)
         };
         let mut out = Vec::new();
@@ -1518,7 +1526,7 @@ impl Execution {
                 retry_counts: Vec::new(),
                 retry_total: 0,
                 activity: Activity::Idle,
-                vars: serde_json::Map::new(),
+                vars: crate::value::Map::new(),
             }),
         );
         id
@@ -1772,7 +1780,7 @@ impl Execution {
         };
         self.emit(Some(pfid), ty, None);
         let ctx = self.context_object(parent_state, pfid, None, None);
-        let step = match self.aggregate_output(pfid, parent_state, Value::Array(results), &ctx) {
+        let step = match self.aggregate_output(pfid, parent_state, Value::from(results), &ctx) {
             Ok(s) => s,
             Err(e) => Step::Fail(self.runtime_context(pfid, parent_state, e)),
         };
@@ -2095,7 +2103,7 @@ impl Execution {
                 Some(fid),
                 EventType::LambdaFunctionScheduled,
                 details([
-                    ("resource", json(Value::String(resource.to_owned()))),
+                    ("resource", json(Value::from(resource.to_owned()))),
                     ("input", document(&params)),
                     ("inputDetails", not_truncated()),
                     (
@@ -2110,9 +2118,9 @@ impl Execution {
                 Some(fid),
                 EventType::TaskScheduled,
                 details([
-                    ("resourceType", json(Value::String(resource_type.clone()))),
-                    ("resource", json(Value::String(resource_name.clone()))),
-                    ("region", json(Value::String(self.context.region().to_owned()))),
+                    ("resourceType", json(Value::from(resource_type.clone()))),
+                    ("resource", json(Value::from(resource_name.clone()))),
+                    ("region", json(Value::from(self.context.region().to_owned()))),
                     ("parameters", document(&params)),
                     (
                         "timeoutInSeconds",
@@ -2128,8 +2136,8 @@ impl Execution {
                 Some(fid),
                 EventType::TaskStarted,
                 details([
-                    ("resourceType", json(Value::String(resource_type.clone()))),
-                    ("resource", json(Value::String(resource_name.clone()))),
+                    ("resourceType", json(Value::from(resource_type.clone()))),
+                    ("resource", json(Value::from(resource_name.clone()))),
                 ]),
             );
         }
@@ -2174,8 +2182,8 @@ impl Execution {
             Details::default()
         } else {
             Details::from_fields([
-                ("resourceType", json(Value::String(t.resource_type.clone()))),
-                ("resource", json(Value::String(t.resource_name.clone()))),
+                ("resourceType", json(Value::from(t.resource_type.clone()))),
+                ("resource", json(Value::from(t.resource_name.clone()))),
             ])
         };
         for (k, v) in fields {
@@ -2297,11 +2305,8 @@ impl Execution {
         let d = self.task_details(
             &t,
             [
-                ("error", json(Value::String(err.error.clone()))),
-                (
-                    "cause",
-                    err.cause.clone().map(Value::String).map(DetailValue::Json),
-                ),
+                ("error", json(Value::from(err.error.clone()))),
+                ("cause", err.cause.clone().map(Value::from).map(DetailValue::Json)),
             ],
         );
         self.emit(Some(t.frame), ty, d);
@@ -2325,7 +2330,7 @@ impl Execution {
                     EventType::ExecutionTimedOut,
                     details([
                         ("error", json(Value::String(STATES_TIMEOUT.into()))),
-                        ("cause", json(Value::String(cause.clone()))),
+                        ("cause", json(Value::from(cause.clone()))),
                     ]),
                 );
                 self.status = ExecutionStatus::TimedOut {
@@ -2372,8 +2377,8 @@ impl Execution {
                 let d = self.task_details(
                     &t,
                     [
-                        ("error", json(Value::String(err.error.clone()))),
-                        ("cause", err.cause.clone().and_then(|c| json(Value::String(c)))),
+                        ("error", json(Value::from(err.error.clone()))),
+                        ("cause", err.cause.clone().and_then(|c| json(Value::from(c)))),
                     ],
                 );
                 self.emit(Some(fid), ty, d);
@@ -2502,17 +2507,14 @@ fn apply_result_path(raw_input: &Value, result: Value, rp: &ResultPath) -> Resul
 /// Evaluates a JSONata template with `$states` = `{input, context, ...extra}` and the variables that
 /// `env` (an environment document from `context_object`) carries.
 fn jeval(t: &JTemplate, input: &Value, env: &Value, extra: &[(&str, &Value)]) -> Result<Value, StatesError> {
-    let mut states = serde_json::Map::new();
-    states.insert("input".into(), input.clone());
-    states.insert(
-        "context".into(),
-        env.get(ENV_CONTEXT).cloned().unwrap_or(Value::Null),
-    );
+    let mut states = crate::value::Map::new();
+    states.insert("input", input.clone());
+    states.insert("context", env.get(ENV_CONTEXT).cloned().unwrap_or(Value::Null));
     for (k, v) in extra {
         states.insert((*k).to_owned(), (*v).clone());
     }
     let states = Value::Object(states);
-    let empty = serde_json::Map::new();
+    let empty = crate::value::Map::new();
     let vars = env
         .get(ENV_VARIABLES)
         .and_then(Value::as_object)
@@ -2644,7 +2646,7 @@ fn describe(t: &JTemplate) -> String {
 #[cfg(test)]
 mod tests {
     use super::json_size;
-    use serde_json::json;
+    use crate::json;
 
     #[test]
     fn json_size_is_the_length_of_serde_json_text() {

@@ -3,9 +3,9 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::value::{Map, Value};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 /// One history event. `details` holds the AWS details object (camelCase keys, inputs and outputs as JSON
@@ -43,9 +43,9 @@ impl DetailValue {
     fn to_json(&self) -> Value {
         match self {
             DetailValue::Json(v) => v.clone(),
-            DetailValue::Document(d) => Value::String(document_text(d)),
-            DetailValue::Name(n) => Value::String(n.to_string()),
-            DetailValue::NotTruncated => serde_json::json!({"truncated": false}),
+            DetailValue::Document(d) => Value::from(document_text(d)),
+            DetailValue::Name(n) => Value::from(n.to_string()),
+            DetailValue::NotTruncated => crate::json!({"truncated": false}),
         }
     }
 }
@@ -96,9 +96,7 @@ impl Serialize for Details {
                 DetailValue::Json(v) => m.serialize_entry(k, v)?,
                 DetailValue::Document(d) => m.serialize_entry(k, &document_text(d))?,
                 DetailValue::Name(n) => m.serialize_entry(k, &**n)?,
-                DetailValue::NotTruncated => {
-                    m.serialize_entry(k, &serde_json::json!({"truncated": false}))?
-                }
+                DetailValue::NotTruncated => m.serialize_entry(k, &crate::json!({"truncated": false}))?,
             }
         }
         m.end()
@@ -107,15 +105,15 @@ impl Serialize for Details {
 
 impl<'de> Deserialize<'de> for Details {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Details, D::Error> {
-        Map::<String, Value>::deserialize(deserializer).map(Details::from_map)
+        Map::deserialize(deserializer).map(Details::from_map)
     }
 }
 
 impl Details {
-    fn from_map(m: Map<String, Value>) -> Details {
+    fn from_map(m: Map) -> Details {
         Details(
             m.into_iter()
-                .map(|(k, v)| (Cow::Owned(k), DetailValue::Json(v)))
+                .map(|(k, v)| (Cow::Owned(k.into()), DetailValue::Json(v)))
                 .collect(),
         )
     }
@@ -217,14 +215,14 @@ impl HistoryEvent {
         let mut m = Map::new();
         let ts = self.timestamp.unix_timestamp_nanos() as f64 / 1e9;
         m.insert(
-            "timestamp".into(),
+            "timestamp",
             serde_json::Number::from_f64(ts).map_or(Value::Null, Value::Number),
         );
-        m.insert("type".into(), Value::String(self.event_type.as_str().to_owned()));
-        m.insert("id".into(), Value::from(self.id));
-        m.insert("previousEventId".into(), Value::from(self.previous_event_id));
+        m.insert("type", Value::from(self.event_type.as_str().to_owned()));
+        m.insert("id", Value::from(self.id));
+        m.insert("previousEventId", Value::from(self.previous_event_id));
         if let (Some(key), Some(details)) = (self.event_type.details_key(), &self.details) {
-            m.insert(key.into(), details.to_json());
+            m.insert(key, details.to_json());
         }
         Value::Object(m)
     }
@@ -258,7 +256,7 @@ pub(crate) fn not_truncated() -> Option<DetailValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json;
 
     #[test]
     fn aws_shape() {

@@ -1,8 +1,8 @@
 //! Intrinsic functions (`States.Format(...)` and friends) for the JSONPath query language: a parser that
 //! runs at definition load, and an evaluator that runs per state.
 
+use crate::value::{Map, Number, Value};
 use rand::Rng;
-use serde_json::{Map, Number, Value};
 
 use crate::jsonpath::JsonPath;
 
@@ -235,7 +235,7 @@ impl Call {
         let mut vals = Vec::with_capacity(self.args.len());
         for a in &self.args {
             vals.push(match a {
-                Arg::Str { value, .. } => Value::String(value.clone()),
+                Arg::Str { value, .. } => Value::from(value.clone()),
                 Arg::Number(n) => Value::Number(n.clone()),
                 Arg::Bool(b) => Value::Bool(*b),
                 Arg::Null => Value::Null,
@@ -271,9 +271,9 @@ impl Call {
             }
             "States.JsonToString" => {
                 arity(1)?;
-                Ok(Value::String(vals[0].to_string()))
+                Ok(Value::from(vals[0].to_string()))
             }
-            "States.Array" => Ok(Value::Array(vals)),
+            "States.Array" => Ok(Value::from(vals)),
             "States.ArrayPartition" => {
                 arity(2)?;
                 let arr = want_array(name, &vals[0])?;
@@ -283,7 +283,7 @@ impl Call {
                 }
                 let size = usize::try_from(size).unwrap_or(usize::MAX);
                 Ok(Value::Array(
-                    arr.chunks(size).map(|c| Value::Array(c.to_vec())).collect(),
+                    arr.chunks(size).map(|c| Value::from(c.to_vec())).collect(),
                 ))
             }
             "States.ArrayContains" => {
@@ -311,7 +311,7 @@ impl Call {
                     out.push(Value::from(i));
                     i += step;
                 }
-                Ok(Value::Array(out))
+                Ok(Value::from(out))
             }
             "States.ArrayGetItem" => {
                 arity(2)?;
@@ -335,28 +335,28 @@ impl Call {
                         out.push(v.clone());
                     }
                 }
-                Ok(Value::Array(out))
+                Ok(Value::from(out))
             }
             "States.Base64Encode" => {
                 arity(1)?;
-                Ok(Value::String(base64_encode(want_str(name, &vals[0])?.as_bytes())))
+                Ok(Value::from(base64_encode(want_str(name, &vals[0])?.as_bytes())))
             }
             "States.Base64Decode" => {
                 arity(1)?;
                 let bytes = base64_decode(want_str(name, &vals[0])?)
                     .ok_or_else(|| IntrinsicError(format!("{name}: invalid base64 input")))?;
                 String::from_utf8(bytes)
-                    .map(Value::String)
+                    .map(Value::from)
                     .or_else(|_| fail(format!("{name}: decoded data is not UTF-8")))
             }
             "States.Hash" => {
                 arity(2)?;
                 let data = match &vals[0] {
-                    Value::String(s) => s.clone(),
+                    Value::String(s) => s.to_string(),
                     other => other.to_string(),
                 };
                 let algorithm = want_str(name, &vals[1])?;
-                crate::hash::hex_digest(algorithm, data.as_bytes()).map(Value::String).map_or_else(
+                crate::hash::hex_digest(algorithm, data.as_bytes()).map(Value::from).map_or_else(
                     || fail(format!("{name}: unsupported algorithm '{algorithm}' (MD5, SHA-1, SHA-256, SHA-384, SHA-512)")),
                     Ok,
                 )
@@ -369,7 +369,7 @@ impl Call {
                 if vals[2] != Value::Bool(false) {
                     return fail(format!("{name}: only shallow merging (false) is supported"));
                 }
-                let mut out: Map<String, Value> = a.clone();
+                let mut out: Map = a.clone();
                 out.extend(b.iter().map(|(k, v)| (k.clone(), v.clone())));
                 Ok(Value::Object(out))
             }
@@ -399,13 +399,13 @@ impl Call {
                 Ok(Value::Array(
                     s.split(|c| delims.contains(c))
                         .filter(|p| !p.is_empty())
-                        .map(|p| Value::String(p.to_owned()))
+                        .map(|p| Value::from(p.to_owned()))
                         .collect(),
                 ))
             }
             "States.UUID" => {
                 arity(0)?;
-                Ok(Value::String(uuid_v4()))
+                Ok(Value::from(uuid_v4()))
             }
             other => fail(format!("unknown intrinsic function '{other}'")),
         }
@@ -441,7 +441,7 @@ fn format(raw: &str, args: &[Value]) -> Result<Value, IntrinsicError> {
     if next_arg != args.len() {
         return fail("States.Format: the number of arguments does not match the number of placeholders");
     }
-    Ok(Value::String(out))
+    Ok(Value::from(out))
 }
 
 fn json_eq(a: &Value, b: &Value) -> bool {
@@ -525,7 +525,7 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json;
 
     fn ev(expr: &str, input: Value) -> Result<Value, IntrinsicError> {
         parse(expr)?.eval(&input, &json!({"Execution": {"Name": "exec-1"}}))

@@ -7,11 +7,10 @@
 
 use std::sync::Arc;
 
+use crate::value::{Map, Value};
 use jsonata_core::ast::AstNode;
 use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError, EvaluatorOptions};
 use jsonata_core::value::JValue;
-use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use crate::error::StatesError;
 
@@ -98,7 +97,7 @@ impl Expr {
         let mut ctx = Context::new();
         ctx.bind("states".into(), to_jvalue(env.states).map_err(&fail)?);
         for (k, v) in env.vars {
-            ctx.bind(k.clone(), to_jvalue(v).map_err(&fail)?);
+            ctx.bind(k.to_string(), to_jvalue(v).map_err(&fail)?);
         }
         let options = EvaluatorOptions {
             timeout_ms: Some(TIMEOUT_MS),
@@ -124,13 +123,27 @@ impl Expr {
 pub(crate) struct Env<'a> {
     /// `{input, result?, errorOutput?, context}`.
     pub states: &'a Value,
-    pub vars: &'a Map<String, Value>,
+    pub vars: &'a Map,
     /// Seed for `$random()` without an argument (`None`: random).
     pub seed: Option<u64>,
 }
 
 fn to_jvalue(v: &Value) -> Result<JValue, String> {
-    JValue::deserialize(v).map_err(|e| e.to_string())
+    Ok(match v {
+        Value::Null => JValue::Null,
+        Value::Bool(b) => JValue::Bool(*b),
+        Value::Number(n) => JValue::Number(
+            n.as_f64()
+                .ok_or_else(|| format!("the number {n} is out of range"))?,
+        ),
+        Value::String(s) => JValue::string(s.as_str()),
+        Value::Array(a) => JValue::array(a.iter().map(to_jvalue).collect::<Result<_, _>>()?),
+        Value::Object(m) => JValue::object(
+            m.iter()
+                .map(|(k, v)| Ok((k.to_string(), to_jvalue(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+    })
 }
 
 fn from_jvalue(v: &JValue) -> Result<Option<Value>, String> {
@@ -141,7 +154,9 @@ fn from_jvalue(v: &JValue) -> Result<Option<Value>, String> {
     if v.is_function() || v.is_regex() {
         return Err("the expression returned a function, which is not JSON".into());
     }
-    serde_json::to_value(v).map(Some).map_err(|e| e.to_string())
+    serde_json::to_value(v)
+        .map(|j| Some(Value::from(j)))
+        .map_err(|e| e.to_string())
 }
 
 fn check_finite(v: &JValue) -> Result<(), String> {
@@ -191,7 +206,7 @@ fn register_functions(ev: &mut Evaluator, seed: Option<u64>) {
                 .ok_or_else(|| eval_err("$partition: the chunk size must be a positive integer"))?;
             let size = usize::try_from(size).unwrap_or(usize::MAX);
             back(&Value::Array(
-                items.chunks(size).map(|c| Value::Array(c.to_vec())).collect(),
+                items.chunks(size).map(|c| Value::from(c.to_vec())).collect(),
             ))
         }),
     );
@@ -217,7 +232,7 @@ fn register_functions(ev: &mut Evaluator, seed: Option<u64>) {
                 let Some(n) = i.checked_add(step) else { break };
                 i = n;
             }
-            back(&Value::Array(out))
+            back(&Value::from(out))
         }),
     );
     reg(
@@ -322,7 +337,7 @@ fn splitmix(seed: u64) -> u64 {
 pub(crate) enum JTemplate {
     Literal(Value),
     Expr(Expr),
-    Object(Vec<(String, JTemplate)>),
+    Object(Vec<(crate::value::Str, JTemplate)>),
     Array(Vec<JTemplate>),
 }
 
@@ -355,7 +370,7 @@ impl JTemplate {
             },
             Value::Object(m) => {
                 let mut has_expr = false;
-                let fields: Vec<(String, JTemplate)> = m
+                let fields: Vec<(crate::value::Str, JTemplate)> = m
                     .iter()
                     .map(|(k, val)| {
                         let here = format!("{at}/{}", crate::definition::escape_pointer(k));
@@ -406,7 +421,7 @@ impl JTemplate {
                 .iter()
                 .map(|t| t.eval(env))
                 .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
+                .map(Value::from),
         }
     }
 }
@@ -414,7 +429,7 @@ impl JTemplate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json;
 
     fn eval(expr: &str, states: Value) -> Result<Option<Value>, StatesError> {
         let e = Expr::parse(expr).expect("parses");

@@ -4,7 +4,7 @@
 //! Written by hand on purpose: the crates around implement full Goessner/Jayway dialects whose corner
 //! cases differ from AWS, and ASL needs a *reference path* mode (for `ResultPath`) that they lack.
 
-use serde_json::{Map, Value};
+use crate::value::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
@@ -556,7 +556,7 @@ impl FilterParser<'_> {
                         }
                         Some(c) if c == q => {
                             self.pos += 1;
-                            return Ok(Operand::Literal(Value::String(out)));
+                            return Ok(Operand::Literal(Value::from(out)));
                         }
                         Some(c) => {
                             out.push(c);
@@ -748,7 +748,7 @@ fn parse_bracket(chars: &[char], open: usize) -> Result<(Segment, usize), String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json;
 
     fn sel(p: &str, v: &Value) -> Result<Value, PathError> {
         JsonPath::parse(p).expect("valid path").select(v)

@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::json;
+use crate::value::Value;
 use async_trait::async_trait;
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::intrinsics::uuid_v4;

@@ -23,6 +23,7 @@ pub mod locate;
 mod payload;
 pub mod runner;
 pub mod template;
+pub mod value;
 
 pub use definition::{DefinitionError, Problem, QueryLanguage, StateMachine};
 pub use error::StatesError;
@@ -37,3 +38,4 @@ pub use runner::{
     SystemClock, TaskFailure, TaskInvoker, TaskRequest, VirtualClock,
 };
 pub use template::{TemplateError, render_template};
+pub use value::{Map, Value};

@@ -1,7 +1,7 @@
 //! Payload templates (`Parameters`, `ResultSelector`, `ItemSelector`): fields ending in `.$` are
 //! replaced by a path into the input, a path into the context object (`$$`) or an intrinsic call.
 
-use serde_json::{Map, Value};
+use crate::value::{Map, Str, Value};
 
 use crate::error::{STATES_RUNTIME, StatesError};
 use crate::intrinsics::{self, Call};
@@ -10,7 +10,7 @@ use crate::jsonpath::JsonPath;
 #[derive(Debug, Clone)]
 pub(crate) enum Template {
     Literal(Value),
-    Object(Vec<(String, Field)>),
+    Object(Vec<(Str, Field)>),
     Array(Vec<Template>),
 }
 
@@ -19,11 +19,11 @@ pub(crate) enum Field {
     Static(Template),
     /// `key` is the original field name, ending in `.$`, kept for error messages.
     Path {
-        key: String,
+        key: Str,
         path: JsonPath,
     },
     Intrinsic {
-        key: String,
+        key: Str,
         call: Call,
     },
 }
@@ -63,7 +63,7 @@ impl Template {
                                 }
                             }
                         };
-                        fields.push((name.to_owned(), field));
+                        fields.push((name.into(), field));
                     } else {
                         fields.push((k.clone(), Field::Static(Template::compile(val, &here, problems))));
                     }
@@ -88,7 +88,7 @@ impl Template {
                 .iter()
                 .map(|t| t.evaluate(input, context))
                 .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
+                .map(Value::from),
             Template::Object(fields) => {
                 let mut out = Map::new();
                 for (name, field) in fields {
@@ -127,7 +127,7 @@ impl Template {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json;
 
     #[test]
     fn template_fields() {

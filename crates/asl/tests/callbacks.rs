@@ -4,11 +4,11 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use common::*;
-use serde_json::{Value, json};
 use stepcart_asl::{
     CallbackError, DriveMode, Execution, ExternalEvent, FunctionError, LambdaFunction, LambdaRegistry,
     MemorySink, Runner,
 };
+use stepcart_asl::{Value, json};
 
 /// A Lambda that hands the task token to "the outside world" (a shared slot), like a 3-D Secure
 /// challenge handler would.

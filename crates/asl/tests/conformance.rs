@@ -70,7 +70,7 @@ struct Scripted {
 
 #[async_trait]
 impl LambdaFunction for Scripted {
-    async fn invoke(&self, payload: Value) -> Result<Value, FunctionError> {
+    async fn invoke(&self, payload: stepcart_asl::Value) -> Result<stepcart_asl::Value, FunctionError> {
         let n = {
             let mut calls = self.calls.lock().expect("lock");
             *calls += 1;
@@ -93,7 +93,9 @@ impl LambdaFunction for Scripted {
         if answer.get("echo").and_then(Value::as_bool) == Some(true) {
             return Ok(payload);
         }
-        Ok(answer.get("output").cloned().unwrap_or(Value::Null))
+        Ok(answer
+            .get("output")
+            .map_or(stepcart_asl::Value::Null, stepcart_asl::Value::from))
     }
 }
 
@@ -225,7 +227,7 @@ async fn run_case(case: Value) -> (Result<(), String>, Value) {
         DriveMode::UntilIdle
     };
     let mut exec: Execution = match runner
-        .start(machine.clone(), ctx, case["input"].clone(), mode)
+        .start(machine.clone(), ctx, case["input"].clone().into(), mode)
         .await
     {
         Ok(e) => e,
@@ -242,7 +244,7 @@ async fn run_case(case: Value) -> (Result<(), String>, Value) {
         let event = match (cb.get("success"), cb.get("failure")) {
             (Some(output), _) => Some(ExternalEvent::TaskTokenSucceeded {
                 token,
-                output: output.clone(),
+                output: output.into(),
             }),
             (None, Some(f)) => Some(ExternalEvent::TaskTokenFailed {
                 token,

@@ -1,8 +1,8 @@
 mod common;
 
 use common::*;
-use serde_json::json;
 use stepcart_asl::TaskFailure;
+use stepcart_asl::json;
 use time::Duration;
 use time::macros::datetime;
 

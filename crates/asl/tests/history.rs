@@ -1,7 +1,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use stepcart_asl::json;
 
 #[tokio::test]
 async fn linear_machine_event_sequence_and_numbering() {

@@ -1,7 +1,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use stepcart_asl::json;
 
 #[tokio::test]
 async fn task_io_processing_runs_in_aws_order() {

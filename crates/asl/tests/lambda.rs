@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use common::*;
-use serde_json::{Value, json};
 use stepcart_asl::{FunctionError, LambdaFunction, LambdaRegistry};
+use stepcart_asl::{Value, json};
 
 struct Double;
 

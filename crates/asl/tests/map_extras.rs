@@ -1,7 +1,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use stepcart_asl::json;
 use stepcart_asl::{StateMachine, TaskFailure};
 
 fn failing_on(bad: &'static [i64], c: &stepcart_asl::VirtualClock) -> std::sync::Arc<ScriptInvoker> {
@@ -14,15 +14,16 @@ fn failing_on(bad: &'static [i64], c: &stepcart_asl::VirtualClock) -> std::sync:
     })
 }
 
-fn tolerant(extra: serde_json::Value) -> std::sync::Arc<StateMachine> {
+fn tolerant(extra: stepcart_asl::Value) -> std::sync::Arc<StateMachine> {
     let mut m = json!({
         "Type": "Map",
         "MaxConcurrency": 1,
         "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::x:y", "End": true}}},
         "End": true
     });
+    let fields = m.as_object_mut().expect("object");
     for (k, v) in extra.as_object().expect("object") {
-        m[k] = v.clone();
+        fields.insert(k.clone(), v.clone());
     }
     machine(json!({"StartAt": "M", "States": {"M": m}}))
 }

@@ -1,7 +1,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use stepcart_asl::json;
 use stepcart_asl::{Execution, StateMachine, TaskFailure};
 
 #[tokio::test]

@@ -305,7 +305,7 @@ impl Local {
             start_time: now,
             redrive_count: 0,
         };
-        let (mut execution, _commands) = Execution::start(&machine.parsed, context, input, now);
+        let (mut execution, _commands) = Execution::start(&machine.parsed, context, input.into(), now);
         // The row is created first so that a second start with the same name finds it (idempotency);
         // the snapshot recorded right after carries the commands a later `resume` would re-issue.
         match self
@@ -683,7 +683,7 @@ fn injected(error_type: &str, message: &str) -> FunctionError {
 
 #[async_trait]
 impl LambdaFunction for TaskFunction {
-    async fn invoke(&self, payload: Value) -> Result<Value, FunctionError> {
+    async fn invoke(&self, payload: stepcart_asl::Value) -> Result<stepcart_asl::Value, FunctionError> {
         let faults = self
             .faults
             .as_ref()
@@ -713,8 +713,9 @@ impl LambdaFunction for TaskFunction {
         }
         let result = self
             .task
-            .handle(&self.ports, payload)
+            .handle(&self.ports, payload.into())
             .await
+            .map(stepcart_asl::Value::from)
             .map_err(|error| FunctionError {
                 error_type: error.name().to_owned(),
                 error_message: error.message().to_owned(),
@@ -745,7 +746,7 @@ impl TaskCallbacks for LocalCallbacks {
     async fn succeed(&self, task_token: &str, output: Value) -> Result<(), PortError> {
         let event = ExternalEvent::TaskTokenSucceeded {
             token: task_token.to_owned(),
-            output,
+            output: output.into(),
         };
         self.inner()?
             .deliver(task_token, event)
@@ -785,7 +786,7 @@ struct StoreSink {
 #[async_trait]
 impl ExecutionSink for StoreSink {
     async fn record(&self, execution: &Execution, new_events: &[HistoryEvent]) -> Result<(), SinkError> {
-        let events: Vec<Value> = new_events.iter().map(HistoryEvent::to_aws_json).collect();
+        let events: Vec<stepcart_asl::Value> = new_events.iter().map(HistoryEvent::to_aws_json).collect();
         let stored: Vec<StoredEvent> = new_events
             .iter()
             .zip(&events)

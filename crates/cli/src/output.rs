@@ -127,7 +127,7 @@ impl Progress {
         self.enabled.store(on, Ordering::Relaxed);
     }
 
-    pub fn show(&self, events: &[Value]) {
+    pub fn show(&self, events: &[stepcart_asl::Value]) {
         if !self.enabled.load(Ordering::Relaxed) || events.is_empty() {
             return;
         }
@@ -136,13 +136,16 @@ impl Progress {
             return;
         };
         for event in events {
-            let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
+            let kind = event
+                .get("type")
+                .and_then(stepcart_asl::Value::as_str)
+                .unwrap_or("");
             let at = event_seconds(event);
             let detail = |key: &str, field: &str| {
                 event
                     .get(key)
                     .and_then(|d| d.get(field))
-                    .and_then(Value::as_str)
+                    .and_then(stepcart_asl::Value::as_str)
                     .unwrap_or("")
                     .to_owned()
             };
@@ -182,12 +185,14 @@ impl Progress {
 }
 
 /// An event's time in seconds since the epoch, whether the engine wrote a number or RFC 3339 text.
-fn event_seconds(event: &Value) -> f64 {
+fn event_seconds(event: &stepcart_asl::Value) -> f64 {
     match event.get("timestamp") {
-        Some(Value::Number(n)) => n.as_f64().unwrap_or(0.0),
-        Some(Value::String(s)) => OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-            .map(|t| t.unix_timestamp_nanos() as f64 / 1e9)
-            .unwrap_or(0.0),
+        Some(stepcart_asl::Value::Number(n)) => n.as_f64().unwrap_or(0.0),
+        Some(stepcart_asl::Value::String(s)) => {
+            OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map(|t| t.unix_timestamp_nanos() as f64 / 1e9)
+                .unwrap_or(0.0)
+        }
         _ => 0.0,
     }
 }

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use serde_json::{Value, json};
 use stepcart_asl::{
     DriveMode, Execution, ExecutionContext, ExecutionStatus, FunctionError, HistoryEvent, LambdaFunction,
     LambdaRegistry, MemorySink, Runner, StateMachine, VirtualClock,
 };
+use stepcart_asl::{Value, json};
 use time::OffsetDateTime;
 
 const TASKS: [&str; 9] = [

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use serde_json::Value;
+use stepcart_asl::Value;
 use stepcart_asl::{
     Clock, DriveMode, Execution, ExecutionContext, ExecutionStatus, HistoryEvent, MemorySink, Runner,
     StateMachine, TaskFailure, TaskInvoker, TaskRequest, VirtualClock,

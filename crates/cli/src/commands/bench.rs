@@ -29,11 +29,11 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use clap::{Args, ValueEnum};
-use serde_json::{Value, json};
 use stepcart_asl::{
     DriveMode, Execution, ExecutionContext, ExecutionSink, ExecutionStatus, FunctionError, HistoryEvent,
     LambdaFunction, LambdaRegistry, Runner, SinkError, StateMachine, SystemClock, TemplateError,
 };
+use stepcart_asl::{Value, json};
 
 use crate::local::{ACCOUNT, REGION};
 use crate::{Outcome, UsageError};
@@ -140,7 +140,7 @@ impl Setup {
         let text = std::fs::read_to_string(path)
             .map_err(|e| UsageError::Usage(format!("cannot read {}: {e}", path.display())))?;
         let stubs = match &args.stubs {
-            Some(p) => match super::read_json(p)? {
+            Some(p) => match Value::from(super::read_json(p)?) {
                 Value::Object(map) => map,
                 _ => {
                     return Err(UsageError::Usage(format!(
@@ -149,18 +149,18 @@ impl Setup {
                     )));
                 }
             },
-            None => serde_json::Map::new(),
+            None => stepcart_asl::Map::new(),
         };
         let text = render_placeholders(&text, path)?;
         let machine = StateMachine::from_json(&text)
             .map_err(|e| UsageError::Usage(format!("{} is not a valid definition:\n{e}", path.display())))?;
         let input = match &args.input {
-            Some(p) => super::read_json(p)?,
+            Some(p) => super::read_json(p)?.into(),
             None => json!({}),
         };
         let mut registry = LambdaRegistry::new();
         for (name, output) in stubs {
-            registry.register(&name, Arc::new(Stub(output)));
+            registry.register(name.as_str(), Arc::new(Stub(output)));
         }
         let machine_name = path
             .file_stem()

@@ -70,7 +70,7 @@ pub async fn run(_global: &GlobalArgs, args: ExecArgs) -> Result<Outcome, UsageE
         redrive_count: 0,
     };
     let execution = runner
-        .start(Arc::new(machine), context, input, DriveMode::UntilIdle)
+        .start(Arc::new(machine), context, input.into(), DriveMode::UntilIdle)
         .await
         .map_err(|e| UsageError::Usage(e.to_string()))?;
     let (result, outcome) = match execution.status() {

@@ -726,7 +726,7 @@ async fn send_task_success(app: &App, request: &Request) -> Result<Value, ApiErr
             "Invalid Output: over the 262144-byte limit",
         ));
     }
-    let output: Value = serde_json::from_str(text)
+    let output: stepcart_asl::Value = serde_json::from_str(text)
         .map_err(|e| ApiError::new("InvalidOutput", format!("Invalid Output: {e}")))?;
     let event = ExternalEvent::TaskTokenSucceeded {
         token: token.to_owned(),
