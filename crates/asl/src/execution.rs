@@ -462,7 +462,7 @@ impl Execution {
         if let Some(secs) = machine.timeout_seconds {
             exec.start_timer(ROOT, TimerKind::ExecutionTimeout, now + seconds(secs as f64));
         }
-        let size = json_size(&input);
+        let size = input.json_len();
         if size > MAX_PAYLOAD_BYTES {
             exec.fail_execution(StatesError::new(
                 STATES_DATA_LIMIT_EXCEEDED,
@@ -953,7 +953,7 @@ impl Execution {
         let Value::Object(values) = values else {
             return Ok(());
         };
-        let size = json_size(&Value::Object(values.clone()));
+        let size = Value::Object(values.clone()).json_len();
         if size > MAX_ASSIGN_BYTES {
             return Err(StatesError::new(
                 STATES_DATA_LIMIT_EXCEEDED,
@@ -967,14 +967,14 @@ impl Execution {
             .iter()
             .filter(|(id, _)| **id != fid)
             .flat_map(|(_, f)| f.vars.values())
-            .map(json_size)
+            .map(Value::json_len)
             .sum();
         if let Some(f) = self.frames.get(&fid) {
             total += f
                 .vars
                 .iter()
                 .filter(|(k, _)| !values.contains_key(k))
-                .map(|(_, v)| json_size(v))
+                .map(|(_, v)| v.json_len())
                 .sum::<usize>();
         }
         if total + size > MAX_VARIABLES_BYTES {
@@ -1011,7 +1011,7 @@ impl Execution {
             return;
         };
         let now = self.now;
-        let size = size.unwrap_or_else(|| json_size(&input));
+        let size = size.unwrap_or_else(|| input.json_len());
         let shown = document(&input);
         if let Some(f) = self.frames.get_mut(&fid) {
             f.state = Arc::clone(&state.name);
@@ -1456,7 +1456,7 @@ impl Execution {
         for item in items {
             let mut candidate = current.clone();
             candidate.push(item.clone());
-            let too_big = json_size(&wrap(candidate)) > max_bytes;
+            let too_big = wrap(candidate).json_len() > max_bytes;
             if !current.is_empty() && (current.len() >= max_items || too_big) {
                 out.push(wrap(std::mem::take(&mut current)));
             }
@@ -1647,8 +1647,8 @@ impl Execution {
         let input_size = self.frames.get(&fid).map(|f| f.input_size);
         let bound = match (result_path, input_size) {
             (None, Some(input)) => Some(input),
-            (Some(p), _) if p.is_root() => Some(json_size(&selected)),
-            (Some(p), Some(input)) => Some(input + json_size(&selected) + result_path_growth(p)),
+            (Some(p), _) if p.is_root() => Some(selected.json_len()),
+            (Some(p), Some(input)) => Some(input + selected.json_len() + result_path_growth(p)),
             (_, None) => None,
         }
         .filter(|_| is_root_path(&state.output_path));
@@ -1670,7 +1670,7 @@ impl Execution {
         let size = match (self.frames.get(&fid), bound) {
             (Some(f), _) if Arc::ptr_eq(&f.input, &output) => f.input_size,
             (_, Some(bound)) if bound <= MAX_PAYLOAD_BYTES => bound,
-            _ => json_size(&output),
+            _ => output.json_len(),
         };
         if size > MAX_PAYLOAD_BYTES {
             let err = StatesError::new(
@@ -2070,7 +2070,7 @@ impl Execution {
             (None, None) => effective.clone().into_owned(),
         };
         let params = Arc::new(params);
-        if json_size(&params) > MAX_PAYLOAD_BYTES {
+        if params.json_len() > MAX_PAYLOAD_BYTES {
             return Err(StatesError::new(
                 STATES_DATA_LIMIT_EXCEEDED,
                 format!(
@@ -2243,7 +2243,7 @@ impl Execution {
         let Some(state) = self.state_of(machine, fid) else {
             return;
         };
-        let size = json_size(&output);
+        let size = output.json_len();
         let ty = if t.lambda_events {
             EventType::LambdaFunctionSucceeded
         } else {
@@ -2526,64 +2526,6 @@ fn jeval(t: &JTemplate, input: &Value, env: &Value, extra: &[(&str, &Value)]) ->
     })
 }
 
-/// The length in bytes of `v`'s compact JSON text, exactly as `serde_json` writes it, without writing
-/// it: the 256 KiB payload limit is checked on every state's input and output, and measuring by
-/// serialising into a counting writer was a tenth of the engine's time.
-pub(crate) fn json_size(v: &Value) -> usize {
-    match v {
-        Value::Null => 4,
-        Value::Bool(true) => 4,
-        Value::Bool(false) => 5,
-        Value::Number(n) => number_size(n),
-        Value::String(s) => string_size(s),
-        Value::Array(a) => 2 + a.len().saturating_sub(1) + a.iter().map(json_size).sum::<usize>(),
-        Value::Object(m) => {
-            2 + m.len().saturating_sub(1)
-                + m.iter()
-                    .map(|(k, v)| string_size(k) + 1 + json_size(v))
-                    .sum::<usize>()
-        }
-    }
-}
-
-fn number_size(n: &serde_json::Number) -> usize {
-    fn digits(mut u: u64) -> usize {
-        let mut d = 1;
-        while u >= 10 {
-            u /= 10;
-            d += 1;
-        }
-        d
-    }
-    if let Some(u) = n.as_u64() {
-        digits(u)
-    } else if let Some(i) = n.as_i64() {
-        1 + digits(i.unsigned_abs())
-    } else {
-        n.to_string().len()
-    }
-}
-
-/// A quoted string with serde_json's escapes: `\"`, `\\` and the short forms of `\b \f \n \r \t`
-/// take two bytes, other control characters six (`\u001f`).
-fn string_size(s: &str) -> usize {
-    // Escapes are rare: one branch-free pass that the compiler vectorises finds whether there are any.
-    let plain = s
-        .bytes()
-        .fold(true, |plain, b| plain & (b >= 0x20) & (b != b'"') & (b != b'\\'));
-    if plain {
-        return 2 + s.len();
-    }
-    2 + s.len()
-        + s.bytes()
-            .map(|b| match b {
-                b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => 1,
-                0..=0x1f => 5,
-                _ => 0,
-            })
-            .sum::<usize>()
-}
-
 fn resolve_seconds(s: &Seconds, input: &Value, ctx: &Value) -> Result<Option<u64>, StatesError> {
     match s {
         Seconds::Fixed(n) => Ok(Some(*n)),
@@ -2640,42 +2582,5 @@ fn describe(t: &JTemplate) -> String {
     match t {
         JTemplate::Expr(e) => e.text().to_owned(),
         _ => "value".to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::json_size;
-    use crate::json;
-
-    #[test]
-    fn json_size_is_the_length_of_serde_json_text() {
-        let cases = [
-            json!(null),
-            json!(true),
-            json!(false),
-            json!(0),
-            json!(9),
-            json!(10),
-            json!(-1),
-            json!(u64::MAX),
-            json!(i64::MIN),
-            json!(1.5),
-            json!(-0.0),
-            json!(1e300),
-            json!(0.1),
-            json!(""),
-            json!("plain"),
-            json!("quote\" backslash\\ slash/ nl\n cr\r tab\t bs\u{8} ff\u{c} nul\u{0} us\u{1f} del\u{7f}"),
-            json!("é ü 中文 🦀 \u{2028}"),
-            json!([]),
-            json!({}),
-            json!([1, [2, [3, {}]], {"a": []}]),
-            json!({"k\"ey": {"nested": [null, true, "x"]}, "b": -12.25, "": ""}),
-        ];
-        for v in cases {
-            let text = serde_json::to_string(&v).expect("serialise");
-            assert_eq!(json_size(&v), text.len(), "{text}");
-        }
     }
 }

@@ -42,20 +42,23 @@ pub struct LambdaRegistry {
 }
 
 /// `(name, qualifier)` from a function name, partial ARN or full ARN.
-fn parse_function_ref(s: &str) -> (String, Option<String>) {
+fn parse_function_ref(s: &str) -> (&str, Option<&str>) {
     let tail = match s.split_once(":function:") {
         Some((_, tail)) => tail,
         None => s,
     };
     match tail.split_once(':') {
-        Some((name, q)) => (name.to_owned(), Some(q.to_owned())),
-        None => (tail.to_owned(), None),
+        Some((name, q)) => (name, Some(q)),
+        None => (tail, None),
     }
 }
 
 fn is_function_arn(resource: &str) -> bool {
-    let parts: Vec<&str> = resource.splitn(7, ':').collect();
-    parts.len() == 7 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function"
+    let mut parts = resource.splitn(7, ':');
+    let mut next = || parts.next();
+    let (arn, _partition, service, _region, _account, function, name) =
+        (next(), next(), next(), next(), next(), next(), next());
+    arn == Some("arn") && service == Some("lambda") && function == Some("function") && name.is_some()
 }
 
 fn lambda_invoke_integration(resource: &str) -> bool {
@@ -79,7 +82,7 @@ impl LambdaRegistry {
         let (name, qualifier) = parse_function_ref(function_arn);
         let key = match qualifier {
             Some(q) => format!("{name}:{q}"),
-            None => name,
+            None => name.to_owned(),
         };
         self.functions.insert(key, f);
     }
@@ -95,7 +98,7 @@ impl LambdaRegistry {
         {
             return Some(f.clone());
         }
-        self.functions.get(&name).cloned()
+        self.functions.get(name).cloned()
     }
 
     async fn call(&self, function: &str, payload: Value, req: &TaskRequest) -> Result<Value, TaskFailure> {
@@ -181,7 +184,7 @@ pub fn wrap_invoke_result(payload: Value) -> Value {
         now.minute(),
         now.second()
     );
-    let length = payload.to_string().len().to_string();
+    let length = payload.json_len().to_string();
     let trace = format!(
         "root=1-{:08x}-{};sampled=0",
         now.unix_timestamp(),

@@ -13,6 +13,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indexmap::IndexMap;
 use serde::de::{MapAccess, SeqAccess, Visitor};
@@ -38,11 +39,62 @@ pub struct Str(Arc<str>);
 
 /// A shared array; `DerefMut` copies it first if another document shares it.
 #[derive(Clone, Default, PartialEq)]
-pub struct Array(Arc<Vec<Value>>);
+pub struct Array(Arc<ArrayNode>);
 
 /// A shared object with keys in insertion order; mutation copies it first if it is shared.
 #[derive(Clone, Default)]
-pub struct Map(Arc<IndexMap<Str, Value>>);
+pub struct Map(Arc<MapNode>);
+
+/// foldhash with a per-process random seed: fast on the short keys of JSON documents, and keys an
+/// input controls cannot be chosen to collide.
+type Entries = IndexMap<Str, Value, foldhash::fast::RandomState>;
+
+/// The length of a node's JSON text, remembered once measured, so the payload limit checked after
+/// every state costs a walk of the changed nodes only. 0 is "not measured" (no JSON text is empty);
+/// any mutable access clears it.
+#[derive(Default)]
+struct TextLen(AtomicUsize);
+
+impl Clone for TextLen {
+    fn clone(&self) -> TextLen {
+        TextLen(AtomicUsize::new(self.0.load(Ordering::Relaxed)))
+    }
+}
+
+impl TextLen {
+    fn get_or(&self, measure: impl FnOnce() -> usize) -> usize {
+        match self.0.load(Ordering::Relaxed) {
+            0 => {
+                let n = measure();
+                self.0.store(n, Ordering::Relaxed);
+                n
+            }
+            n => n,
+        }
+    }
+
+    fn clear(&mut self) {
+        *self.0.get_mut() = 0;
+    }
+}
+
+#[derive(Clone, Default)]
+struct ArrayNode {
+    items: Vec<Value>,
+    text_len: TextLen,
+}
+
+impl PartialEq for ArrayNode {
+    fn eq(&self, other: &ArrayNode) -> bool {
+        self.items == other.items
+    }
+}
+
+#[derive(Clone, Default)]
+struct MapNode {
+    entries: Entries,
+    text_len: TextLen,
+}
 
 static NULL: Value = Value::Null;
 
@@ -150,20 +202,22 @@ impl Array {
     }
 
     pub fn into_vec(self) -> Vec<Value> {
-        Arc::unwrap_or_clone(self.0)
+        Arc::unwrap_or_clone(self.0).items
     }
 }
 
 impl Deref for Array {
     type Target = Vec<Value>;
     fn deref(&self) -> &Vec<Value> {
-        &self.0
+        &self.0.items
     }
 }
 
 impl DerefMut for Array {
     fn deref_mut(&mut self) -> &mut Vec<Value> {
-        Arc::make_mut(&mut self.0)
+        let node = Arc::make_mut(&mut self.0);
+        node.text_len.clear();
+        &mut node.items
     }
 }
 
@@ -174,14 +228,17 @@ impl fmt::Debug for Array {
 }
 
 impl From<Vec<Value>> for Array {
-    fn from(v: Vec<Value>) -> Array {
-        Array(Arc::new(v))
+    fn from(items: Vec<Value>) -> Array {
+        Array(Arc::new(ArrayNode {
+            items,
+            text_len: TextLen::default(),
+        }))
     }
 }
 
 impl FromIterator<Value> for Array {
     fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> Array {
-        Array(Arc::new(iter.into_iter().collect()))
+        Array::from(iter.into_iter().collect::<Vec<_>>())
     }
 }
 
@@ -189,7 +246,7 @@ impl<'a> IntoIterator for &'a Array {
     type Item = &'a Value;
     type IntoIter = std::slice::Iter<'a, Value>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.0.items.iter()
     }
 }
 
@@ -210,23 +267,36 @@ impl Map {
     }
 
     pub fn with_capacity(n: usize) -> Map {
-        Map(Arc::new(IndexMap::with_capacity(n)))
+        Map::from_entries(IndexMap::with_capacity_and_hasher(n, Default::default()))
     }
 
-    fn inner_mut(&mut self) -> &mut IndexMap<Str, Value> {
-        Arc::make_mut(&mut self.0)
+    fn from_entries(entries: Entries) -> Map {
+        Map(Arc::new(MapNode {
+            entries,
+            text_len: TextLen::default(),
+        }))
+    }
+
+    fn inner(&self) -> &Entries {
+        &self.0.entries
+    }
+
+    fn inner_mut(&mut self) -> &mut Entries {
+        let node = Arc::make_mut(&mut self.0);
+        node.text_len.clear();
+        &mut node.entries
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.inner().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.inner().is_empty()
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.get(key)
+        self.inner().get(key)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
@@ -234,7 +304,7 @@ impl Map {
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
-        self.0.contains_key(key)
+        self.inner().contains_key(key)
     }
 
     pub fn insert(&mut self, key: impl Into<Str>, value: Value) -> Option<Value> {
@@ -244,14 +314,14 @@ impl Map {
     /// Removes `key` and moves the last entry into its place, as `serde_json::Map::remove` does with
     /// `preserve_order`.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        if !self.0.contains_key(key) {
+        if !self.inner().contains_key(key) {
             return None;
         }
         self.inner_mut().swap_remove(key)
     }
 
     pub fn iter(&self) -> indexmap::map::Iter<'_, Str, Value> {
-        self.0.iter()
+        self.inner().iter()
     }
 
     pub fn iter_mut(&mut self) -> indexmap::map::IterMut<'_, Str, Value> {
@@ -259,11 +329,11 @@ impl Map {
     }
 
     pub fn keys(&self) -> indexmap::map::Keys<'_, Str, Value> {
-        self.0.keys()
+        self.inner().keys()
     }
 
     pub fn values(&self) -> indexmap::map::Values<'_, Str, Value> {
-        self.0.values()
+        self.inner().values()
     }
 
     pub fn values_mut(&mut self) -> indexmap::map::ValuesMut<'_, Str, Value> {
@@ -283,19 +353,19 @@ impl Map {
 // Objects are equal when they hold the same keys and values, in any order (as `serde_json`'s).
 impl PartialEq for Map {
     fn eq(&self, other: &Map) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+        Arc::ptr_eq(&self.0, &other.0) || self.inner() == other.inner()
     }
 }
 
 impl fmt::Debug for Map {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.0.iter()).finish()
+        f.debug_map().entries(self.inner().iter()).finish()
     }
 }
 
 impl<K: Into<Str>> FromIterator<(K, Value)> for Map {
     fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Map {
-        Map(Arc::new(iter.into_iter().map(|(k, v)| (k.into(), v)).collect()))
+        Map::from_entries(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 }
 
@@ -303,7 +373,7 @@ impl<'a> IntoIterator for &'a Map {
     type Item = (&'a Str, &'a Value);
     type IntoIter = indexmap::map::Iter<'a, Str, Value>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.inner().iter()
     }
 }
 
@@ -311,7 +381,7 @@ impl IntoIterator for Map {
     type Item = (Str, Value);
     type IntoIter = indexmap::map::IntoIter<Str, Value>;
     fn into_iter(self) -> Self::IntoIter {
-        Arc::unwrap_or_clone(self.0).into_iter()
+        Arc::unwrap_or_clone(self.0).entries.into_iter()
     }
 }
 
@@ -423,6 +493,30 @@ impl Value {
 
     pub fn take(&mut self) -> Value {
         std::mem::take(self)
+    }
+
+    /// The length in bytes of the compact JSON text `to_json_string` writes, without writing it:
+    /// the 256 KiB payload limit is checked on every state's input and output. Arrays and objects
+    /// remember theirs, so a document that shares most of its nodes with one measured before costs
+    /// only its new nodes.
+    pub fn json_len(&self) -> usize {
+        match self {
+            Value::Null => 4,
+            Value::Bool(true) => 4,
+            Value::Bool(false) => 5,
+            Value::Number(n) => number_len(n),
+            Value::String(s) => string_len(s),
+            Value::Array(a) => {
+                a.0.text_len
+                    .get_or(|| 2 + a.len().saturating_sub(1) + a.iter().map(Value::json_len).sum::<usize>())
+            }
+            Value::Object(m) => m.0.text_len.get_or(|| {
+                2 + m.len().saturating_sub(1)
+                    + m.iter()
+                        .map(|(k, v)| string_len(k) + 1 + v.json_len())
+                        .sum::<usize>()
+            }),
+        }
     }
 
     /// The compact JSON text, as `serde_json::to_string` writes it.
@@ -780,12 +874,50 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut m = IndexMap::with_capacity(access.size_hint().unwrap_or(0).min(4096));
+        let mut m = Map::with_capacity(access.size_hint().unwrap_or(0).min(4096));
         while let Some((k, v)) = access.next_entry::<String, Value>()? {
-            m.insert(Str::from(k), v);
+            m.insert(k, v);
         }
-        Ok(Value::Object(Map(Arc::new(m))))
+        Ok(Value::Object(m))
     }
+}
+
+fn number_len(n: &Number) -> usize {
+    fn digits(mut u: u64) -> usize {
+        let mut d = 1;
+        while u >= 10 {
+            u /= 10;
+            d += 1;
+        }
+        d
+    }
+    if let Some(u) = n.as_u64() {
+        digits(u)
+    } else if let Some(i) = n.as_i64() {
+        1 + digits(i.unsigned_abs())
+    } else {
+        n.to_string().len()
+    }
+}
+
+/// A quoted string with serde_json's escapes: `\"`, `\\` and the short forms of `\b \f \n \r \t`
+/// take two bytes, other control characters six (`\u001f`).
+fn string_len(s: &str) -> usize {
+    // Escapes are rare: one branch-free pass that the compiler vectorises finds whether there are any.
+    let plain = s
+        .bytes()
+        .fold(true, |plain, b| plain & (b >= 0x20) & (b != b'"') & (b != b'\\'));
+    if plain {
+        return 2 + s.len();
+    }
+    2 + s.len()
+        + s.bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => 1,
+                0..=0x1f => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
 }
 
 /// `serde_json::json!`, built as a shared [`Value`].
@@ -838,5 +970,54 @@ mod tests {
         ours.as_object_mut().and_then(|m| m.remove("a"));
         theirs.as_object_mut().and_then(|m| m.remove("a"));
         assert_eq!(ours.to_json_string(), theirs.to_string());
+    }
+
+    #[test]
+    fn json_len_is_the_length_of_serde_json_text() {
+        let cases = [
+            json!(null),
+            json!(true),
+            json!(false),
+            json!(0),
+            json!(9),
+            json!(10),
+            json!(-1),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(1.5),
+            json!(-0.0),
+            json!(1e300),
+            json!(0.1),
+            json!(""),
+            json!("plain"),
+            json!("quote\" backslash\\ slash/ nl\n cr\r tab\t bs\u{8} ff\u{c} nul\u{0} us\u{1f} del\u{7f}"),
+            json!("é ü 中文 🦀 \u{2028}"),
+            json!([]),
+            json!({}),
+            json!([1, [2, [3, {}]], {"a": []}]),
+            json!({"k\"ey": {"nested": [null, true, "x"]}, "b": -12.25, "": ""}),
+        ];
+        for v in cases {
+            let text = serde_json::to_string(&v).expect("serialise");
+            assert_eq!(v.json_len(), text.len(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_remembered_length_is_forgotten_when_the_node_changes() {
+        let mut v = json!({"cart": {"items": [1, 2]}, "n": 1});
+        let shared = v.clone();
+        assert_eq!(v.json_len(), v.to_json_string().len());
+        if let Some(Value::Array(items)) = v
+            .as_object_mut()
+            .and_then(|m| m.get_mut("cart"))
+            .and_then(|c| c.as_object_mut())
+            .and_then(|c| c.get_mut("items"))
+        {
+            items.push(json!("three"));
+        }
+        assert_eq!(v.json_len(), v.to_json_string().len());
+        assert_eq!(shared.json_len(), shared.to_json_string().len());
+        assert_ne!(v.json_len(), shared.json_len());
     }
 }
