@@ -227,17 +227,17 @@ mod tests {
 
     #[test]
     fn function_refs() {
-        assert_eq!(parse_function_ref("f"), ("f".into(), None));
-        assert_eq!(parse_function_ref("f:prod"), ("f".into(), Some("prod".into())));
+        assert_eq!(parse_function_ref("f"), ("f", None));
+        assert_eq!(parse_function_ref("f:prod"), ("f", Some("prod")));
         assert_eq!(
             parse_function_ref("arn:aws:lambda:eu-west-1:1:function:f"),
-            ("f".into(), None)
+            ("f", None)
         );
         assert_eq!(
             parse_function_ref("arn:aws:lambda:eu-west-1:1:function:f:3"),
-            ("f".into(), Some("3".into()))
+            ("f", Some("3"))
         );
-        assert_eq!(parse_function_ref("1:function:f"), ("f".into(), None));
+        assert_eq!(parse_function_ref("1:function:f"), ("f", None));
         assert!(is_function_arn("arn:aws:lambda:eu-west-1:1:function:f"));
         assert!(!is_function_arn("arn:aws:states:::lambda:invoke"));
         assert!(lambda_invoke_integration(
