@@ -78,12 +78,20 @@ impl ExecutionContext {
     /// Derives the execution ARN and machine name the way Step Functions does from a state machine ARN
     /// (`arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`); other strings are used as the name as-is.
     pub fn new(state_machine_arn: &str, execution_name: &str, start_time: OffsetDateTime) -> Self {
-        let parts: Vec<&str> = state_machine_arn.split(':').collect();
-        let (execution_arn, sm_name) = if parts.len() >= 7 && parts[5] == "stateMachine" {
-            (
-                format!("{}:execution:{}:{execution_name}", parts[..5].join(":"), parts[6]),
-                parts[6].to_owned(),
-            )
+        // arn:PARTITION:states:REGION:ACCOUNT:stateMachine:NAME[:...]
+        let machine = state_machine_arn.match_indices(':').nth(4).and_then(|(at, _)| {
+            let (prefix, rest) = state_machine_arn.split_at(at);
+            let name = rest.strip_prefix(":stateMachine:")?;
+            Some((prefix, name.split(':').next().unwrap_or(name)))
+        });
+        let (execution_arn, sm_name) = if let Some((prefix, machine_name)) = machine {
+            let mut arn = String::with_capacity(
+                prefix.len() + ":execution:".len() + machine_name.len() + 1 + execution_name.len(),
+            );
+            for part in [prefix, ":execution:", machine_name, ":", execution_name] {
+                arn.push_str(part);
+            }
+            (arn, machine_name.to_owned())
         } else {
             (
                 format!("{state_machine_arn}:{execution_name}"),
@@ -2582,5 +2590,36 @@ fn describe(t: &JTemplate) -> String {
     match t {
         JTemplate::Expr(e) => e.text().to_owned(),
         _ => "value".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExecutionContext;
+
+    #[test]
+    fn execution_arns_derive_from_the_state_machine_arn() {
+        let t = time::OffsetDateTime::UNIX_EPOCH;
+        let c = ExecutionContext::new(
+            "arn:aws:states:eu-west-1:123456789012:stateMachine:Checkout",
+            "run-1",
+            t,
+        );
+        assert_eq!(
+            c.execution_arn,
+            "arn:aws:states:eu-west-1:123456789012:execution:Checkout:run-1"
+        );
+        assert_eq!(c.state_machine_name, "Checkout");
+        assert_eq!(c.region(), "eu-west-1");
+        let versioned = ExecutionContext::new("arn:aws:states:eu-west-1:1:stateMachine:M:7", "n", t);
+        assert_eq!(
+            versioned.execution_arn,
+            "arn:aws:states:eu-west-1:1:execution:M:n"
+        );
+        let plain = ExecutionContext::new("my-machine", "n", t);
+        assert_eq!(plain.execution_arn, "my-machine:n");
+        assert_eq!(plain.state_machine_name, "my-machine");
+        let other = ExecutionContext::new("arn:aws:states:r:1:activity:A", "n", t);
+        assert_eq!(other.execution_arn, "arn:aws:states:r:1:activity:A:n");
     }
 }

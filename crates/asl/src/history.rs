@@ -57,12 +57,13 @@ fn document_text(d: &Value) -> String {
 impl Details {
     /// Builds a details object, skipping `None` values.
     pub fn from_fields<const N: usize>(fields: [(&'static str, Option<DetailValue>); N]) -> Details {
-        Details(
+        let mut all = Vec::with_capacity(N);
+        all.extend(
             fields
                 .into_iter()
-                .filter_map(|(k, v)| v.map(|v| (Cow::Borrowed(k), v)))
-                .collect(),
-        )
+                .filter_map(|(k, v)| v.map(|v| (Cow::Borrowed(k), v))),
+        );
+        Details(all)
     }
 
     pub fn push(&mut self, key: &'static str, value: Option<DetailValue>) {

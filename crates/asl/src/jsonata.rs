@@ -411,7 +411,7 @@ impl JTemplate {
             JTemplate::Literal(v) => Ok(v.clone()),
             JTemplate::Expr(e) => e.eval(env),
             JTemplate::Object(fields) => {
-                let mut out = Map::new();
+                let mut out = Map::with_capacity(fields.len());
                 for (k, t) in fields {
                     out.insert(k.clone(), t.eval(env)?);
                 }

@@ -90,7 +90,7 @@ impl Template {
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::from),
             Template::Object(fields) => {
-                let mut out = Map::new();
+                let mut out = Map::with_capacity(fields.len());
                 for (name, field) in fields {
                     let v = match field {
                         Field::Static(t) => t.evaluate(input, context)?,

@@ -282,6 +282,20 @@ impl Map {
     }
 
     fn inner_mut(&mut self) -> &mut Entries {
+        self.inner_mut_with_room(0)
+    }
+
+    /// The entries, copied first if shared, with room for `extra` more (so an insert into a shared
+    /// object copies it once, not once to share-break and again to grow).
+    fn inner_mut_with_room(&mut self, extra: usize) -> &mut Entries {
+        if Arc::get_mut(&mut self.0).is_none() {
+            let mut entries = IndexMap::with_capacity_and_hasher(self.len() + extra, Default::default());
+            entries.extend(self.iter().map(|(k, v)| (k.clone(), v.clone())));
+            self.0 = Arc::new(MapNode {
+                entries,
+                text_len: TextLen::default(),
+            });
+        }
         let node = Arc::make_mut(&mut self.0);
         node.text_len.clear();
         &mut node.entries
@@ -308,7 +322,7 @@ impl Map {
     }
 
     pub fn insert(&mut self, key: impl Into<Str>, value: Value) -> Option<Value> {
-        self.inner_mut().insert(key.into(), value)
+        self.inner_mut_with_room(1).insert(key.into(), value)
     }
 
     /// Removes `key` and moves the last entry into its place, as `serde_json::Map::remove` does with
