@@ -165,7 +165,7 @@ pub(crate) struct ScopeStep {
 pub(crate) struct Scope {
     pub start_at: Name,
     pub states: Vec<State>,
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, foldhash::fast::RandomState>,
 }
 
 impl Scope {
@@ -927,7 +927,7 @@ impl Validator {
                 states.push(state);
             }
         }
-        let index: HashMap<String, usize> = states
+        let index: HashMap<String, usize, foldhash::fast::RandomState> = states
             .iter()
             .enumerate()
             .map(|(i, s)| (s.name.to_string(), i))

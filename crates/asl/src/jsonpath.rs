@@ -273,9 +273,7 @@ impl JsonPath {
                         obj.insert(name.clone(), value);
                         return Ok(());
                     }
-                    cur = obj
-                        .entry(name.clone())
-                        .or_insert_with(|| Value::Object(Map::new()));
+                    cur = obj.get_or_insert_with(name.clone(), || Value::Object(Map::new()));
                 }
                 Segment::Index(i) => {
                     let Some(arr) = cur.as_array_mut() else {

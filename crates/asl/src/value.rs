@@ -15,7 +15,6 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use indexmap::IndexMap;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -45,9 +44,13 @@ pub struct Array(Arc<ArrayNode>);
 #[derive(Clone, Default)]
 pub struct Map(Arc<MapNode>);
 
-/// foldhash with a per-process random seed: fast on the short keys of JSON documents, and keys an
-/// input controls cannot be chosen to collide.
-type Entries = IndexMap<Str, Value, foldhash::fast::RandomState>;
+/// Objects of up to this many keys are searched by scanning their entries (JSON objects in
+/// workflows are small, and a scan beats hashing there); larger ones also keep a hash index.
+const INDEX_FROM: usize = 12;
+
+/// foldhash with a per-process random seed: fast on short keys, and keys an input controls cannot be
+/// chosen to collide.
+type Index = std::collections::HashMap<Str, usize, foldhash::fast::RandomState>;
 
 /// The length of a node's JSON text, remembered once measured, so the payload limit checked after
 /// every state costs a walk of the changed nodes only. 0 is "not measured" (no JSON text is empty);
@@ -90,10 +93,55 @@ impl PartialEq for ArrayNode {
     }
 }
 
+/// Entries in insertion order, and for large objects an index from key to position.
 #[derive(Clone, Default)]
 struct MapNode {
-    entries: Entries,
+    entries: Vec<(Str, Value)>,
+    index: Option<Index>,
     text_len: TextLen,
+}
+
+impl MapNode {
+    fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.entries.iter().position(|(k, _)| k.as_str() == key),
+        }
+    }
+
+    fn insert(&mut self, key: Str, value: Value) -> Option<Value> {
+        if let Some(i) = self.position(&key) {
+            return Some(std::mem::replace(&mut self.entries[i].1, value));
+        }
+        if let Some(index) = &mut self.index {
+            index.insert(key.clone(), self.entries.len());
+        }
+        self.entries.push((key, value));
+        if self.index.is_none() && self.entries.len() > INDEX_FROM {
+            self.index = Some(
+                self.entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, _))| (k.clone(), i))
+                    .collect(),
+            );
+        }
+        None
+    }
+
+    /// Moves the last entry into the removed one's place, as `serde_json::Map::remove` does with
+    /// `preserve_order`.
+    fn swap_remove(&mut self, key: &str) -> Option<Value> {
+        let i = self.position(key)?;
+        let (_, value) = self.entries.swap_remove(i);
+        if let Some(index) = &mut self.index {
+            index.remove(key);
+            if let Some((moved, _)) = self.entries.get(i) {
+                index.insert(moved.clone(), i);
+            }
+        }
+        Some(value)
+    }
 }
 
 static NULL: Value = Value::Null;
@@ -261,139 +309,160 @@ impl IntoIterator for Array {
 // ---------------------------------------------------------------------------------------------------
 // Map
 
+type Entry = (Str, Value);
+type EntryRef<'a> = (&'a Str, &'a Value);
+type EntryMut<'a> = (&'a Str, &'a mut Value);
+
+fn entry_ref(e: &Entry) -> EntryRef<'_> {
+    (&e.0, &e.1)
+}
+
+fn entry_mut(e: &mut Entry) -> EntryMut<'_> {
+    (&e.0, &mut e.1)
+}
+
+pub type Iter<'a> = std::iter::Map<std::slice::Iter<'a, Entry>, fn(&'a Entry) -> EntryRef<'a>>;
+
 impl Map {
     pub fn new() -> Map {
         Map::default()
     }
 
     pub fn with_capacity(n: usize) -> Map {
-        Map::from_entries(IndexMap::with_capacity_and_hasher(n, Default::default()))
-    }
-
-    fn from_entries(entries: Entries) -> Map {
         Map(Arc::new(MapNode {
-            entries,
+            entries: Vec::with_capacity(n),
+            index: None,
             text_len: TextLen::default(),
         }))
     }
 
-    fn inner(&self) -> &Entries {
-        &self.0.entries
-    }
-
-    fn inner_mut(&mut self) -> &mut Entries {
-        self.inner_mut_with_room(0)
-    }
-
-    /// The entries, copied first if shared, with room for `extra` more (so an insert into a shared
-    /// object copies it once, not once to share-break and again to grow).
-    fn inner_mut_with_room(&mut self, extra: usize) -> &mut Entries {
+    /// The node, copied first if shared (with room for `extra` more entries, so an insert into a
+    /// shared object copies it once), and its remembered text length forgotten.
+    fn node_mut(&mut self, extra: usize) -> &mut MapNode {
         if Arc::get_mut(&mut self.0).is_none() {
-            let mut entries = IndexMap::with_capacity_and_hasher(self.len() + extra, Default::default());
-            entries.extend(self.iter().map(|(k, v)| (k.clone(), v.clone())));
+            let mut entries = Vec::with_capacity(self.len() + extra);
+            entries.extend(self.0.entries.iter().cloned());
             self.0 = Arc::new(MapNode {
                 entries,
+                index: self.0.index.clone(),
                 text_len: TextLen::default(),
             });
         }
         let node = Arc::make_mut(&mut self.0);
         node.text_len.clear();
-        &mut node.entries
+        node
     }
 
     pub fn len(&self) -> usize {
-        self.inner().len()
+        self.0.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.inner().is_empty()
+        self.0.entries.is_empty()
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.inner().get(key)
+        self.0.position(key).map(|i| &self.0.entries[i].1)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.inner_mut().get_mut(key)
+        let i = self.0.position(key)?;
+        Some(&mut self.node_mut(0).entries[i].1)
+    }
+
+    /// The value under `key`, inserting `make()` first if there is none.
+    pub fn get_or_insert_with(&mut self, key: impl Into<Str>, make: impl FnOnce() -> Value) -> &mut Value {
+        let key = key.into();
+        let i = match self.0.position(&key) {
+            Some(i) => i,
+            None => {
+                let node = self.node_mut(1);
+                node.insert(key, make());
+                node.entries.len() - 1
+            }
+        };
+        &mut self.node_mut(0).entries[i].1
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
-        self.inner().contains_key(key)
+        self.0.position(key).is_some()
     }
 
     pub fn insert(&mut self, key: impl Into<Str>, value: Value) -> Option<Value> {
-        self.inner_mut_with_room(1).insert(key.into(), value)
+        self.node_mut(1).insert(key.into(), value)
     }
 
     /// Removes `key` and moves the last entry into its place, as `serde_json::Map::remove` does with
     /// `preserve_order`.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        if !self.inner().contains_key(key) {
+        if !self.contains_key(key) {
             return None;
         }
-        self.inner_mut().swap_remove(key)
+        self.node_mut(0).swap_remove(key)
     }
 
-    pub fn iter(&self) -> indexmap::map::Iter<'_, Str, Value> {
-        self.inner().iter()
+    pub fn iter(&self) -> Iter<'_> {
+        self.0.entries.iter().map(entry_ref)
     }
 
-    pub fn iter_mut(&mut self) -> indexmap::map::IterMut<'_, Str, Value> {
-        self.inner_mut().iter_mut()
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = EntryMut<'_>> {
+        self.node_mut(0).entries.iter_mut().map(entry_mut)
     }
 
-    pub fn keys(&self) -> indexmap::map::Keys<'_, Str, Value> {
-        self.inner().keys()
+    pub fn keys(&self) -> impl Iterator<Item = &Str> {
+        self.0.entries.iter().map(|(k, _)| k)
     }
 
-    pub fn values(&self) -> indexmap::map::Values<'_, Str, Value> {
-        self.inner().values()
+    pub fn values(&self) -> impl Iterator<Item = &Value> {
+        self.0.entries.iter().map(|(_, v)| v)
     }
 
-    pub fn values_mut(&mut self) -> indexmap::map::ValuesMut<'_, Str, Value> {
-        self.inner_mut().values_mut()
-    }
-
-    pub fn entry(&mut self, key: impl Into<Str>) -> indexmap::map::Entry<'_, Str, Value> {
-        self.inner_mut().entry(key.into())
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> {
+        self.node_mut(0).entries.iter_mut().map(|(_, v)| v)
     }
 
     pub fn extend<K: Into<Str>, I: IntoIterator<Item = (K, Value)>>(&mut self, iter: I) {
-        self.inner_mut()
-            .extend(iter.into_iter().map(|(k, v)| (k.into(), v)));
+        let node = self.node_mut(0);
+        for (k, v) in iter {
+            node.insert(k.into(), v);
+        }
     }
 }
 
 // Objects are equal when they hold the same keys and values, in any order (as `serde_json`'s).
 impl PartialEq for Map {
     fn eq(&self, other: &Map) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.inner() == other.inner()
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v)))
     }
 }
 
 impl fmt::Debug for Map {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.inner().iter()).finish()
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
 impl<K: Into<Str>> FromIterator<(K, Value)> for Map {
     fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Map {
-        Map::from_entries(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
+        let iter = iter.into_iter();
+        let mut m = Map::with_capacity(iter.size_hint().0);
+        m.extend(iter);
+        m
     }
 }
 
 impl<'a> IntoIterator for &'a Map {
     type Item = (&'a Str, &'a Value);
-    type IntoIter = indexmap::map::Iter<'a, Str, Value>;
+    type IntoIter = Iter<'a>;
     fn into_iter(self) -> Self::IntoIter {
-        self.inner().iter()
+        self.iter()
     }
 }
 
 impl IntoIterator for Map {
     type Item = (Str, Value);
-    type IntoIter = indexmap::map::IntoIter<Str, Value>;
+    type IntoIter = std::vec::IntoIter<Entry>;
     fn into_iter(self) -> Self::IntoIter {
         Arc::unwrap_or_clone(self.0).entries.into_iter()
     }
@@ -975,6 +1044,37 @@ mod tests {
         assert_eq!(json!({"a": 1, "b": 2}), json!({"b": 2, "a": 1}));
         assert_ne!(json!({"a": 1}), json!({"a": 1, "b": 2}));
         assert_ne!(json!(1), json!(1.0));
+    }
+
+    #[test]
+    fn large_objects_behave_like_serde_json_maps() {
+        let mut ours = Map::new();
+        let mut theirs = serde_json::Map::new();
+        for i in 0..40 {
+            ours.insert(format!("k{i}"), Value::from(i));
+            theirs.insert(format!("k{i}"), serde_json::Value::from(i));
+        }
+        for i in (0..40).step_by(3) {
+            assert_eq!(
+                ours.remove(&format!("k{i}")),
+                theirs.remove(&format!("k{i}")).map(Value::from)
+            );
+        }
+        ours.insert("k5", Value::from("again"));
+        theirs.insert("k5".into(), "again".into());
+        let shared = ours.clone();
+        ours.insert("new", Value::Null);
+        theirs.insert("new".into(), serde_json::Value::Null);
+        assert_eq!(
+            Value::Object(ours.clone()).to_json_string(),
+            serde_json::Value::Object(theirs).to_string()
+        );
+        for i in 0..40 {
+            let k = format!("k{i}");
+            assert_eq!(ours.get(&k).is_some(), i % 3 != 0, "{k}");
+        }
+        assert!(shared.get("new").is_none());
+        assert_eq!(shared.len() + 1, ours.len());
     }
 
     #[test]
