@@ -883,7 +883,7 @@ impl Execution {
                     Value::from(iso_millis(entered))
                 }),
                 (ContextReads::STATE_NAME, "Name", &|| text(state)),
-                (ContextReads::STATE_RETRY_COUNT, "RetryCount", &|| json!(retries)),
+                (ContextReads::STATE_RETRY_COUNT, "RetryCount", &|| Value::from(retries)),
             ],
         );
         part(
@@ -897,7 +897,6 @@ impl Execution {
                 }),
             ],
         );
-        let mut ctx = ctx;
         if let Some(t) = token {
             ctx.insert(
                 "Task",
