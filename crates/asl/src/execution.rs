@@ -64,10 +64,10 @@ impl std::fmt::Display for TimerId {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionContext {
-    pub execution_arn: String,
-    pub name: String,
-    pub state_machine_arn: String,
-    pub state_machine_name: String,
+    pub execution_arn: Arc<str>,
+    pub name: Arc<str>,
+    pub state_machine_arn: Arc<str>,
+    pub state_machine_name: Arc<str>,
     pub role_arn: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub start_time: OffsetDateTime,
@@ -79,11 +79,16 @@ impl ExecutionContext {
     /// (`arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`); other strings are used as the name as-is.
     pub fn new(state_machine_arn: &str, execution_name: &str, start_time: OffsetDateTime) -> Self {
         // arn:PARTITION:states:REGION:ACCOUNT:stateMachine:NAME[:...]
-        let machine = state_machine_arn.match_indices(':').nth(4).and_then(|(at, _)| {
-            let (prefix, rest) = state_machine_arn.split_at(at);
-            let name = rest.strip_prefix(":stateMachine:")?;
-            Some((prefix, name.split(':').next().unwrap_or(name)))
-        });
+        let machine = state_machine_arn
+            .bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b':')
+            .nth(4)
+            .and_then(|(at, _)| {
+                let (prefix, rest) = state_machine_arn.split_at(at);
+                let name = rest.strip_prefix(":stateMachine:")?;
+                Some((prefix, name.split_once(':').map_or(name, |(n, _)| n)))
+            });
         let (execution_arn, sm_name) = if let Some((prefix, machine_name)) = machine {
             let mut arn = String::with_capacity(
                 prefix.len() + ":execution:".len() + machine_name.len() + 1 + execution_name.len(),
@@ -99,10 +104,10 @@ impl ExecutionContext {
             )
         };
         ExecutionContext {
-            execution_arn,
-            name: execution_name.to_owned(),
-            state_machine_arn: state_machine_arn.to_owned(),
-            state_machine_name: sm_name,
+            execution_arn: execution_arn.into(),
+            name: Arc::from(execution_name),
+            state_machine_arn: Arc::from(state_machine_arn),
+            state_machine_name: sm_name.into(),
             role_arn: None,
             start_time,
             redrive_count: 0,
@@ -160,10 +165,10 @@ impl ExecutionStatus {
 /// What a task invocation knows about where it runs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskContext {
-    pub execution_arn: String,
-    pub execution_name: String,
-    pub state_machine_arn: String,
-    pub state_name: String,
+    pub execution_arn: Arc<str>,
+    pub execution_name: Arc<str>,
+    pub state_machine_arn: Arc<str>,
+    pub state_name: Arc<str>,
     /// 0 for the first attempt, then the number of retries so far (`$$.State.RetryCount`).
     pub attempt: u32,
     #[serde(with = "time::serde::rfc3339")]
@@ -405,6 +410,9 @@ pub struct Execution {
     shared_contexts: Vec<(u16, Arc<Value>)>,
 }
 
+/// Room for the events one drive step usually records (a ten-state workflow records 18).
+const EVENTS_PER_BATCH: usize = 24;
+
 fn epoch() -> OffsetDateTime {
     OffsetDateTime::UNIX_EPOCH
 }
@@ -428,9 +436,10 @@ impl Execution {
             closed_tokens: BTreeSet::new(),
             next_id: ROOT + 1,
             event_count: 0,
-            new_events: Vec::new(),
+            // A short execution's whole history, without regrowing.
+            new_events: Vec::with_capacity(EVENTS_PER_BATCH),
             commands: Vec::new(),
-            work: VecDeque::new(),
+            work: VecDeque::with_capacity(4),
             now,
             shared_contexts: Vec::new(),
         };
@@ -662,7 +671,7 @@ impl Execution {
     }
 
     pub fn take_new_events(&mut self) -> Vec<HistoryEvent> {
-        std::mem::take(&mut self.new_events)
+        std::mem::replace(&mut self.new_events, Vec::with_capacity(EVENTS_PER_BATCH))
     }
 
     // -----------------------------------------------------------------------------------------------
@@ -860,7 +869,7 @@ impl Execution {
                 ctx.insert(name.to_owned(), Value::Object(object));
             }
         };
-        let text = |s: &str| Value::from(s.to_owned());
+        let text = |s: &str| Value::from(s);
         part(
             "Execution",
             &[
@@ -883,7 +892,9 @@ impl Execution {
                     Value::from(iso_millis(entered))
                 }),
                 (ContextReads::STATE_NAME, "Name", &|| text(state)),
-                (ContextReads::STATE_RETRY_COUNT, "RetryCount", &|| Value::from(retries)),
+                (ContextReads::STATE_RETRY_COUNT, "RetryCount", &|| {
+                    Value::from(retries)
+                }),
             ],
         );
         part(
@@ -2097,10 +2108,10 @@ impl Execution {
         let (resource_type, resource_name, lambda_events) = describe_resource(resource);
         let frame = self.frames.get(&fid);
         let context = TaskContext {
-            execution_arn: self.context.execution_arn.clone(),
-            execution_name: self.context.name.clone(),
-            state_machine_arn: self.context.state_machine_arn.clone(),
-            state_name: state.name.to_string(),
+            execution_arn: Arc::clone(&self.context.execution_arn),
+            execution_name: Arc::clone(&self.context.name),
+            state_machine_arn: Arc::clone(&self.context.state_machine_arn),
+            state_name: Arc::clone(&state.name),
             attempt: frame.map_or(0, |f| f.retry_total),
             state_entered_time: frame.map_or(self.now, |f| f.entered_time),
         };
@@ -2605,20 +2616,20 @@ mod tests {
             t,
         );
         assert_eq!(
-            c.execution_arn,
+            &*c.execution_arn,
             "arn:aws:states:eu-west-1:123456789012:execution:Checkout:run-1"
         );
-        assert_eq!(c.state_machine_name, "Checkout");
+        assert_eq!(&*c.state_machine_name, "Checkout");
         assert_eq!(c.region(), "eu-west-1");
         let versioned = ExecutionContext::new("arn:aws:states:eu-west-1:1:stateMachine:M:7", "n", t);
         assert_eq!(
-            versioned.execution_arn,
+            &*versioned.execution_arn,
             "arn:aws:states:eu-west-1:1:execution:M:n"
         );
         let plain = ExecutionContext::new("my-machine", "n", t);
-        assert_eq!(plain.execution_arn, "my-machine:n");
-        assert_eq!(plain.state_machine_name, "my-machine");
+        assert_eq!(&*plain.execution_arn, "my-machine:n");
+        assert_eq!(&*plain.state_machine_name, "my-machine");
         let other = ExecutionContext::new("arn:aws:states:r:1:activity:A", "n", t);
-        assert_eq!(other.execution_arn, "arn:aws:states:r:1:activity:A:n");
+        assert_eq!(&*other.execution_arn, "arn:aws:states:r:1:activity:A:n");
     }
 }

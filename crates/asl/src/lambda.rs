@@ -41,10 +41,34 @@ pub struct LambdaRegistry {
     functions: HashMap<String, Arc<dyn LambdaFunction>>,
 }
 
-/// `(name, qualifier)` from a function name, partial ARN or full ARN.
+/// The first `N - 1` `:`-separated fields of `s` and the rest as the last, with how many there are.
+/// A byte loop: resources are resolved on every task invocation, and `str::split` costs more.
+fn fields<const N: usize>(s: &str) -> ([&str; N], usize) {
+    let mut out = [""; N];
+    let mut count = 0;
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b == b':' && count + 1 < N {
+            out[count] = &s[start..i];
+            count += 1;
+            start = i + 1;
+        }
+    }
+    out[count] = &s[start..];
+    (out, count + 1)
+}
+
+/// `(name, qualifier)` from a function name (`f`, `f:q`), partial ARN (`ACCOUNT:function:f[:q]`) or
+/// full ARN (`arn:PARTITION:lambda:REGION:ACCOUNT:function:f[:q]`): what follows the first
+/// `:function:`, or the whole string, split at its first `:`.
 fn parse_function_ref(s: &str) -> (&str, Option<&str>) {
-    let tail = match s.split_once(":function:") {
-        Some((_, tail)) => tail,
+    const N: usize = 9;
+    let (parts, n) = fields::<N>(s);
+    let found = (1..n.saturating_sub(1)).find(|&i| parts[i] == "function");
+    let tail = match found {
+        Some(i) => &s[parts[..=i].iter().map(|p| p.len() + 1).sum::<usize>()..],
+        // The fields did not reach the end of a very long string: look the slow way.
+        None if n == N => s.split_once(":function:").map_or(s, |(_, tail)| tail),
         None => s,
     };
     match tail.split_once(':') {
@@ -54,21 +78,18 @@ fn parse_function_ref(s: &str) -> (&str, Option<&str>) {
 }
 
 fn is_function_arn(resource: &str) -> bool {
-    let mut parts = resource.splitn(7, ':');
-    let mut next = || parts.next();
-    let (arn, _partition, service, _region, _account, function, name) =
-        (next(), next(), next(), next(), next(), next(), next());
-    arn == Some("arn") && service == Some("lambda") && function == Some("function") && name.is_some()
+    let (p, n) = fields::<7>(resource);
+    n == 7 && p[0] == "arn" && p[2] == "lambda" && p[5] == "function"
 }
 
 fn lambda_invoke_integration(resource: &str) -> bool {
-    let parts: Vec<&str> = resource.splitn(6, ':').collect();
-    parts.len() == 6
-        && parts[0] == "arn"
-        && parts[2] == "states"
-        && parts[3].is_empty()
-        && parts[4].is_empty()
-        && (parts[5] == "lambda:invoke" || parts[5] == "lambda:invoke.waitForTaskToken")
+    let (p, n) = fields::<6>(resource);
+    n == 6
+        && p[0] == "arn"
+        && p[2] == "states"
+        && p[3].is_empty()
+        && p[4].is_empty()
+        && (p[5] == "lambda:invoke" || p[5] == "lambda:invoke.waitForTaskToken")
 }
 
 impl LambdaRegistry {
@@ -138,8 +159,7 @@ impl LambdaRegistry {
 impl TaskInvoker for LambdaRegistry {
     async fn invoke(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
         if is_function_arn(&req.resource) {
-            let resource = req.resource.clone();
-            return self.call(&resource, (*req.parameters).clone(), &req).await;
+            return self.call(&req.resource, (*req.parameters).clone(), &req).await;
         }
         if lambda_invoke_integration(&req.resource) {
             let Some(function) = req.parameters.get("FunctionName").and_then(Value::as_str) else {
@@ -238,6 +258,9 @@ mod tests {
             ("f", Some("3"))
         );
         assert_eq!(parse_function_ref("1:function:f"), ("f", None));
+        assert_eq!(parse_function_ref("function:f"), ("function", Some("f")));
+        assert_eq!(parse_function_ref("1:function:f:3:x"), ("f", Some("3:x")));
+        assert_eq!(parse_function_ref("a:b:c:d:e:f:g:h:i:function:f"), ("f", None));
         assert!(is_function_arn("arn:aws:lambda:eu-west-1:1:function:f"));
         assert!(!is_function_arn("arn:aws:states:::lambda:invoke"));
         assert!(lambda_invoke_integration(

@@ -110,10 +110,10 @@ impl ExecutionSink for MemorySink {
     async fn record(&self, execution: &Execution, new_events: &[HistoryEvent]) -> Result<(), SinkError> {
         let arn = execution.context().execution_arn.clone();
         lock(&self.events)
-            .entry(arn.clone())
+            .entry(arn.to_string())
             .or_default()
             .extend_from_slice(new_events);
-        lock(&self.snapshots).insert(arn, execution.clone());
+        lock(&self.snapshots).insert(arn.to_string(), execution.clone());
         Ok(())
     }
 }
@@ -449,7 +449,7 @@ impl Runner {
             }
             if inflight.is_empty() && tokens.is_empty() && timers.is_empty() {
                 break Err(RunnerError::Stalled {
-                    execution_arn: exec.context().execution_arn.clone(),
+                    execution_arn: exec.context().execution_arn.to_string(),
                 });
             }
             let next_timer = timers.first().copied();

@@ -297,10 +297,10 @@ impl Local {
             stop_date: None,
         };
         let context = ExecutionContext {
-            execution_arn: arn.clone(),
-            name: name.to_owned(),
-            state_machine_arn: machine.arn.clone(),
-            state_machine_name: machine.name.clone(),
+            execution_arn: arn.clone().into(),
+            name: name.to_owned().into(),
+            state_machine_arn: machine.arn.clone().into(),
+            state_machine_name: machine.name.clone().into(),
             role_arn: None,
             start_time: now,
             redrive_count: 0,
@@ -522,11 +522,11 @@ impl Inner {
                         // The execution stays RUNNING in the store; a restart resumes it.
                         tracing::error!(execution = %key, %error, "execution driver stopped");
                     }
-                    lock(&inner.drivers).remove(&key);
-                    lock(&inner.locks).remove(&key);
+                    lock(&inner.drivers).remove(&*key);
+                    lock(&inner.locks).remove(&*key);
                     drop(guard);
                 });
-                drivers.insert(arn, task.abort_handle());
+                drivers.insert(arn.to_string(), task.abort_handle());
                 Ok(())
             }
         }

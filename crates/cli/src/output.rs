@@ -25,9 +25,9 @@ pub fn record_of(execution: &Execution) -> ExecutionRecord {
     };
     let stop_date = (status != "RUNNING").then(|| rfc3339(OffsetDateTime::now_utc()));
     ExecutionRecord {
-        execution_arn: context.execution_arn.clone(),
-        name: context.name.clone(),
-        state_machine_arn: context.state_machine_arn.clone(),
+        execution_arn: context.execution_arn.to_string(),
+        name: context.name.to_string(),
+        state_machine_arn: context.state_machine_arn.to_string(),
         status: status.to_owned(),
         input: execution.input().to_string(),
         output,

@@ -61,10 +61,10 @@ pub async fn run(_global: &GlobalArgs, args: ExecArgs) -> Result<Outcome, UsageE
         .unwrap_or("definition")
         .replace(char::is_whitespace, "-");
     let context = ExecutionContext {
-        execution_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine_name}:{name}"),
-        name: name.to_owned(),
-        state_machine_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{machine_name}"),
-        state_machine_name: machine_name.clone(),
+        execution_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine_name}:{name}").into(),
+        name: name.to_owned().into(),
+        state_machine_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{machine_name}").into(),
+        state_machine_name: machine_name.clone().into(),
         role_arn: None,
         start_time: clock.now(),
         redrive_count: 0,
