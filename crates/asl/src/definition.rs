@@ -412,7 +412,7 @@ pub(crate) enum StateKind {
         result_path: ResultPath,
     },
     Task {
-        resource: String,
+        resource: crate::execution::TaskResource,
         parameters: Option<Template>,
         result_selector: Option<Template>,
         result_path: ResultPath,
@@ -1259,7 +1259,7 @@ impl Validator {
                     self.problem(&o.ptr("HeartbeatSeconds"), "must be smaller than TimeoutSeconds");
                 }
                 StateKind::Task {
-                    resource,
+                    resource: crate::execution::TaskResource::describe(&resource),
                     parameters: self.template(&o, "Parameters"),
                     result_selector: self.template(&o, "ResultSelector"),
                     result_path: result_path(self),

@@ -182,7 +182,7 @@ pub struct TaskContext {
 pub enum Command {
     InvokeTask {
         task_id: TaskId,
-        resource: String,
+        resource: Arc<str>,
         /// Shared with the task's history event rather than copied.
         parameters: Arc<Value>,
         task_token: Option<String>,
@@ -307,9 +307,9 @@ enum TaskPhase {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct TaskEntry {
     frame: u64,
-    resource: String,
-    resource_type: String,
-    resource_name: String,
+    resource: Arc<str>,
+    resource_type: Arc<str>,
+    resource_name: Arc<str>,
     /// Direct Lambda ARNs are reported with the LambdaFunction* events, as AWS does.
     lambda_events: bool,
     parameters: Arc<Value>,
@@ -2069,7 +2069,7 @@ impl Execution {
         &mut self,
         fid: u64,
         state: &State,
-        resource: &str,
+        resource: &TaskResource,
         parameters: &Option<Template>,
         timeout: &Option<Seconds>,
         heartbeat: &Option<Seconds>,
@@ -2105,7 +2105,7 @@ impl Execution {
             Some(s) => resolve_seconds(s, &effective, &ctx)?,
             None => None,
         };
-        let (resource_type, resource_name, lambda_events) = describe_resource(resource);
+        let lambda_events = resource.lambda_events;
         let frame = self.frames.get(&fid);
         let context = TaskContext {
             execution_arn: Arc::clone(&self.context.execution_arn),
@@ -2121,7 +2121,7 @@ impl Execution {
                 Some(fid),
                 EventType::LambdaFunctionScheduled,
                 details([
-                    ("resource", json(Value::from(resource.to_owned()))),
+                    ("resource", json(Value::from(Arc::clone(&resource.arn)))),
                     ("input", document(&params)),
                     ("inputDetails", not_truncated()),
                     (
@@ -2136,9 +2136,12 @@ impl Execution {
                 Some(fid),
                 EventType::TaskScheduled,
                 details([
-                    ("resourceType", json(Value::from(resource_type.clone()))),
-                    ("resource", json(Value::from(resource_name.clone()))),
-                    ("region", json(Value::from(self.context.region().to_owned()))),
+                    (
+                        "resourceType",
+                        json(Value::from(Arc::clone(&resource.resource_type))),
+                    ),
+                    ("resource", json(Value::from(Arc::clone(&resource.resource_name)))),
+                    ("region", json(Value::from(self.context.region()))),
                     ("parameters", document(&params)),
                     (
                         "timeoutInSeconds",
@@ -2154,8 +2157,11 @@ impl Execution {
                 Some(fid),
                 EventType::TaskStarted,
                 details([
-                    ("resourceType", json(Value::from(resource_type.clone()))),
-                    ("resource", json(Value::from(resource_name.clone()))),
+                    (
+                        "resourceType",
+                        json(Value::from(Arc::clone(&resource.resource_type))),
+                    ),
+                    ("resource", json(Value::from(Arc::clone(&resource.resource_name)))),
                 ]),
             );
         }
@@ -2165,9 +2171,9 @@ impl Execution {
             .map(|s| self.start_timer(fid, TimerKind::Heartbeat(task_id), self.now + seconds(s as f64)));
         let entry = TaskEntry {
             frame: fid,
-            resource: resource.to_owned(),
-            resource_type,
-            resource_name,
+            resource: Arc::clone(&resource.arn),
+            resource_type: Arc::clone(&resource.resource_type),
+            resource_name: Arc::clone(&resource.resource_name),
             lambda_events,
             parameters: params,
             token: token.clone(),
@@ -2438,26 +2444,57 @@ fn exited_type(state: &State) -> EventType {
 }
 
 /// `(resourceType, resource, use LambdaFunction* events)` for history events.
-fn describe_resource(resource: &str) -> (String, String, bool) {
-    if let Some(rest) = resource.strip_prefix("arn:") {
-        let parts: Vec<&str> = rest.splitn(5, ':').collect();
-        // arn:PARTITION:states:::SERVICE:ACTION[.PATTERN]
-        if parts.len() == 5
-            && parts[1] == "states"
-            && parts[2].is_empty()
-            && parts[3].is_empty()
-            && let Some((service, action)) = parts[4].split_once(':')
-        {
-            return (service.to_owned(), action.to_owned(), false);
-        }
-        if parts.len() == 5 && parts[1] == "lambda" && parts[4].starts_with("function:") {
-            return ("lambda".to_owned(), resource.to_owned(), true);
-        }
-        if parts.len() == 5 && parts[1] == "states" && parts[4].starts_with("activity:") {
-            return ("activity".to_owned(), resource.to_owned(), false);
+/// A Task state's `Resource`, with what its history events say about it, worked out once at load.
+#[derive(Debug, Clone)]
+pub struct TaskResource {
+    pub arn: Arc<str>,
+    /// `resourceType` and `resource` of `TaskScheduled` and the other task events.
+    pub resource_type: Arc<str>,
+    pub resource_name: Arc<str>,
+    /// A Lambda function ARN: AWS records `LambdaFunction*` events instead of `Task*` ones.
+    pub lambda_events: bool,
+}
+
+impl std::ops::Deref for TaskResource {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.arn
+    }
+}
+
+impl TaskResource {
+    pub fn describe(resource: &str) -> TaskResource {
+        let arn: Arc<str> = Arc::from(resource);
+        let (resource_type, resource_name, lambda_events): (Arc<str>, Arc<str>, bool) =
+            match resource.strip_prefix("arn:") {
+                Some(rest) => {
+                    let parts: Vec<&str> = rest.splitn(5, ':').collect();
+                    // arn:PARTITION:states:::SERVICE:ACTION[.PATTERN]
+                    if parts.len() == 5
+                        && parts[1] == "states"
+                        && parts[2].is_empty()
+                        && parts[3].is_empty()
+                        && let Some((service, action)) = parts[4].split_once(':')
+                    {
+                        (service.into(), action.into(), false)
+                    } else if parts.len() == 5 && parts[1] == "lambda" && parts[4].starts_with("function:") {
+                        ("lambda".into(), Arc::clone(&arn), true)
+                    } else if parts.len() == 5 && parts[1] == "states" && parts[4].starts_with("activity:") {
+                        ("activity".into(), Arc::clone(&arn), false)
+                    } else {
+                        ("unknown".into(), Arc::clone(&arn), false)
+                    }
+                }
+                None => ("unknown".into(), Arc::clone(&arn), false),
+            };
+        TaskResource {
+            arn,
+            resource_type,
+            resource_name,
+            lambda_events,
         }
     }
-    ("unknown".to_owned(), resource.to_owned(), false)
 }
 
 fn seconds(s: f64) -> Duration {

@@ -3,7 +3,7 @@
 //! integration, with AWS's result wrapping and error mapping.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::json;
 use crate::value::Value;
@@ -36,9 +36,24 @@ impl FunctionError {
 }
 
 /// Functions by name; implements [`TaskInvoker`] for Lambda resources.
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub struct LambdaRegistry {
     functions: HashMap<String, Arc<dyn LambdaFunction>>,
+    /// Resources already resolved, as tasks name them (a definition names few, every task resolves
+    /// one): parsing an ARN costs far more than finding it here.
+    resolved: RwLock<HashMap<Box<str>, Arc<dyn LambdaFunction>, foldhash::fast::RandomState>>,
+}
+
+/// Resources are remembered up to this many, so a stream of distinct names cannot grow the map.
+const MAX_RESOLVED: usize = 1024;
+
+impl Clone for LambdaRegistry {
+    fn clone(&self) -> Self {
+        LambdaRegistry {
+            functions: self.functions.clone(),
+            resolved: RwLock::default(),
+        }
+    }
 }
 
 /// The first `N - 1` `:`-separated fields of `s` and the rest as the last, with how many there are.
@@ -106,6 +121,10 @@ impl LambdaRegistry {
             None => name.to_owned(),
         };
         self.functions.insert(key, f);
+        self.resolved
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
     pub fn contains(&self, function: &str) -> bool {
@@ -113,6 +132,26 @@ impl LambdaRegistry {
     }
 
     fn lookup(&self, function: &str) -> Option<Arc<dyn LambdaFunction>> {
+        let read = self
+            .resolved
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(f) = read.get(function) {
+            return Some(Arc::clone(f));
+        }
+        drop(read);
+        let found = self.resolve(function)?;
+        let mut resolved = self
+            .resolved
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if resolved.len() < MAX_RESOLVED {
+            resolved.insert(function.into(), Arc::clone(&found));
+        }
+        Some(found)
+    }
+
+    fn resolve(&self, function: &str) -> Option<Arc<dyn LambdaFunction>> {
         let (name, qualifier) = parse_function_ref(function);
         if let Some(q) = qualifier
             && let Some(f) = self.functions.get(&format!("{name}:{q}"))

@@ -20,7 +20,7 @@ use crate::history::HistoryEvent;
 /// One task invocation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskRequest {
-    pub resource: String,
+    pub resource: Arc<str>,
     /// The task's input; shared with the execution's history, so a handler that needs to own it clones
     /// only what it keeps.
     pub parameters: Arc<Value>,

@@ -765,6 +765,12 @@ impl From<&str> for Value {
     }
 }
 
+impl From<Arc<str>> for Value {
+    fn from(s: Arc<str>) -> Value {
+        Value::String(Str(s))
+    }
+}
+
 impl From<Str> for Value {
     fn from(s: Str) -> Value {
         Value::String(s)
