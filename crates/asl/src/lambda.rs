@@ -41,7 +41,14 @@ pub struct LambdaRegistry {
     functions: HashMap<String, Arc<dyn LambdaFunction>>,
     /// Resources already resolved, as tasks name them (a definition names few, every task resolves
     /// one): parsing an ARN costs far more than finding it here.
-    resolved: RwLock<HashMap<Box<str>, Arc<dyn LambdaFunction>, foldhash::fast::RandomState>>,
+    resolved: RwLock<HashMap<Box<str>, Resolved, foldhash::fast::RandomState>>,
+}
+
+#[derive(Clone)]
+struct Resolved {
+    function: Arc<dyn LambdaFunction>,
+    /// The name was a Lambda function ARN, which a Task's `Resource` may be.
+    is_function_arn: bool,
 }
 
 /// Resources are remembered up to this many, so a stream of distinct names cannot grow the map.
@@ -131,22 +138,29 @@ impl LambdaRegistry {
         self.lookup(function).is_some()
     }
 
-    fn lookup(&self, function: &str) -> Option<Arc<dyn LambdaFunction>> {
-        let read = self
-            .resolved
+    fn remembered(&self, function: &str) -> Option<Resolved> {
+        self.resolved
             .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(f) = read.get(function) {
-            return Some(Arc::clone(f));
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(function)
+            .cloned()
+    }
+
+    fn lookup(&self, function: &str) -> Option<Arc<dyn LambdaFunction>> {
+        if let Some(r) = self.remembered(function) {
+            return Some(r.function);
         }
-        drop(read);
         let found = self.resolve(function)?;
         let mut resolved = self
             .resolved
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if resolved.len() < MAX_RESOLVED {
-            resolved.insert(function.into(), Arc::clone(&found));
+            let r = Resolved {
+                function: Arc::clone(&found),
+                is_function_arn: is_function_arn(function),
+            };
+            resolved.insert(function.into(), r);
         }
         Some(found)
     }
@@ -197,7 +211,8 @@ impl LambdaRegistry {
 #[async_trait]
 impl TaskInvoker for LambdaRegistry {
     async fn invoke(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
-        if is_function_arn(&req.resource) {
+        if self.remembered(&req.resource).is_some_and(|r| r.is_function_arn) || is_function_arn(&req.resource)
+        {
             return self.call(&req.resource, (*req.parameters).clone(), &req).await;
         }
         if lambda_invoke_integration(&req.resource) {
@@ -283,6 +298,29 @@ pub fn wrap_invoke_result(payload: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Answer(i64);
+
+    #[async_trait]
+    impl LambdaFunction for Answer {
+        async fn invoke(&self, _payload: Value) -> Result<Value, FunctionError> {
+            Ok(Value::from(self.0))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_registration_replaces_what_was_resolved_before() {
+        let arn = "arn:aws:lambda:eu-west-1:1:function:f";
+        let mut registry = LambdaRegistry::new();
+        registry.register("f", Arc::new(Answer(1)));
+        let first = registry.lookup(arn).expect("registered");
+        assert_eq!(first.invoke(Value::Null).await, Ok(Value::from(1)));
+        assert!(registry.remembered(arn).is_some_and(|r| r.is_function_arn));
+        registry.register(arn, Arc::new(Answer(2)));
+        let second = registry.lookup(arn).expect("registered");
+        assert_eq!(second.invoke(Value::Null).await, Ok(Value::from(2)));
+        assert!(registry.lookup("g").is_none());
+    }
 
     #[test]
     fn function_refs() {
