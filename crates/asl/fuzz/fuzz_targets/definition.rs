@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use serde_json::json;
+use stepcart_asl::json;
 use stepcart_asl::{Execution, ExecutionContext, StateMachine};
 
 fuzz_target!(|data: &[u8]| {

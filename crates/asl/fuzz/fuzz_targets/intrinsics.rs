@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use serde_json::{Value, json};
+use stepcart_asl::{Value, json};
 use stepcart_asl::intrinsics;
 
 fuzz_target!(|data: &[u8]| {

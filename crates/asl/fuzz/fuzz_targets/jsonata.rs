@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use serde_json::{Value, json};
+use stepcart_asl::{Value, json};
 use stepcart_asl::{Execution, ExecutionContext, StateMachine};
 
 fuzz_target!(|data: &[u8]| {
