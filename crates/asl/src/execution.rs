@@ -410,8 +410,10 @@ pub struct Execution {
     shared_contexts: Vec<(u16, Arc<Value>)>,
 }
 
-/// Room for the events one drive step usually records (a ten-state workflow records 18).
+/// Room for the events of a short execution's first drive step (a ten-state workflow records 18), and
+/// of a later one, which usually completes a task and runs to the next.
 const EVENTS_PER_BATCH: usize = 24;
+const EVENTS_PER_TASK: usize = 8;
 
 fn epoch() -> OffsetDateTime {
     OffsetDateTime::UNIX_EPOCH
@@ -436,7 +438,6 @@ impl Execution {
             closed_tokens: BTreeSet::new(),
             next_id: ROOT + 1,
             event_count: 0,
-            // A short execution's whole history, without regrowing.
             new_events: Vec::with_capacity(EVENTS_PER_BATCH),
             commands: Vec::new(),
             work: VecDeque::with_capacity(4),
@@ -671,7 +672,7 @@ impl Execution {
     }
 
     pub fn take_new_events(&mut self) -> Vec<HistoryEvent> {
-        std::mem::replace(&mut self.new_events, Vec::with_capacity(EVENTS_PER_BATCH))
+        std::mem::replace(&mut self.new_events, Vec::with_capacity(EVENTS_PER_TASK))
     }
 
     // -----------------------------------------------------------------------------------------------
