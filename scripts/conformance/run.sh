@@ -16,9 +16,9 @@ if [ ! -f "$TOOLS/node_modules/aws-local-stepfunctions/package.json" ]; then
   npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error "aws-local-stepfunctions@$PEER_VERSION" >&2
 fi
 
-echo "== stepcart-asl: cargo test -p stepcart-asl --test conformance" >&2
+echo "== stepcart-asl: cargo test --workspace --all-features --test conformance" >&2
 rc=0
-(cd "$ROOT" && CONFORMANCE_RESULTS="$OUT/stepcart.json" cargo test -p stepcart-asl --test conformance -- --nocapture) || rc=$?
+(cd "$ROOT" && CONFORMANCE_RESULTS="$OUT/stepcart.json" cargo test --workspace --all-features --test conformance -- --nocapture) || rc=$?
 
 echo "== aws-local-stepfunctions" >&2
 node "$ROOT/scripts/conformance/peer.mjs" "$CASES" "$OUT/peer.json" "$TOOLS/node_modules"
