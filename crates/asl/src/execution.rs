@@ -642,6 +642,10 @@ impl Execution {
         self.tokens.keys().cloned().collect()
     }
 
+    pub fn has_waiting_task_tokens(&self) -> bool {
+        !self.tokens.is_empty()
+    }
+
     /// Names of the states currently running, top level first (branch and iteration states follow).
     pub fn active_states(&self) -> Vec<String> {
         self.frames

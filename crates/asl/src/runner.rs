@@ -361,6 +361,10 @@ impl Runner {
         tx: &mpsc::UnboundedSender<ExternalEvent>,
         mine: &mut Vec<String>,
     ) {
+        // Most steps neither wait on a token nor waited on one before: nothing to register.
+        if mine.is_empty() && !(exec.status().is_running() && exec.has_waiting_task_tokens()) {
+            return;
+        }
         let now_waiting = if exec.status().is_running() {
             exec.waiting_task_tokens()
         } else {
