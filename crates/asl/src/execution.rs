@@ -867,14 +867,14 @@ impl Execution {
             let mut object = crate::value::Map::new();
             for (bit, key, value) in fields {
                 if reads.has(*bit) {
-                    object.insert((*key).to_owned(), value());
+                    object.insert(*key, value());
                 }
             }
             if !object.is_empty() {
-                ctx.insert(name.to_owned(), Value::Object(object));
+                ctx.insert(name, Value::Object(object));
             }
         };
-        let text = |s: &str| Value::from(s);
+        let text = |s: &Arc<str>| Value::from(Arc::clone(s));
         part(
             "Execution",
             &[
@@ -896,7 +896,7 @@ impl Execution {
                 (ContextReads::STATE_ENTERED_TIME, "EnteredTime", &|| {
                     Value::from(iso_millis(entered))
                 }),
-                (ContextReads::STATE_NAME, "Name", &|| text(state)),
+                (ContextReads::STATE_NAME, "Name", &|| Value::from(state)),
                 (ContextReads::STATE_RETRY_COUNT, "RetryCount", &|| {
                     Value::from(retries)
                 }),
