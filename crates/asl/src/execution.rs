@@ -2207,14 +2207,11 @@ impl Execution {
         t: &TaskEntry,
         fields: [(&'static str, Option<DetailValue>); N],
     ) -> Option<Details> {
-        let mut all = if t.lambda_events {
-            Details::default()
-        } else {
-            Details::from_fields([
-                ("resourceType", json(Value::from(t.resource_type.clone()))),
-                ("resource", json(Value::from(t.resource_name.clone()))),
-            ])
-        };
+        let mut all = Details::with_capacity(N + 2);
+        if !t.lambda_events {
+            all.push("resourceType", json(Value::from(Arc::clone(&t.resource_type))));
+            all.push("resource", json(Value::from(Arc::clone(&t.resource_name))));
+        }
         for (k, v) in fields {
             all.push(k, v);
         }

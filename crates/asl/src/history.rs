@@ -66,6 +66,10 @@ impl Details {
         Details(all)
     }
 
+    pub fn with_capacity(fields: usize) -> Details {
+        Details(Vec::with_capacity(fields))
+    }
+
     pub fn push(&mut self, key: &'static str, value: Option<DetailValue>) {
         if let Some(v) = value {
             self.0.push((Cow::Borrowed(key), v));

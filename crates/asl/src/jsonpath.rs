@@ -4,7 +4,7 @@
 //! Written by hand on purpose: the crates around implement full Goessner/Jayway dialects whose corner
 //! cases differ from AWS, and ASL needs a *reference path* mode (for `ResultPath`) that they lack.
 
-use crate::value::{Map, Value};
+use crate::value::{Map, Str, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
@@ -18,7 +18,7 @@ pub enum PathError {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Segment {
-    Child(String),
+    Child(Str),
     Index(i64),
     Wildcard,
     Slice {
@@ -136,7 +136,7 @@ impl JsonPath {
                         if name.contains(|c: char| c.is_whitespace() || c == ']' || c == '(' || c == ')') {
                             return Err(syntax(&format!("invalid character in name '{name}'")));
                         }
-                        Segment::Child(name)
+                        Segment::Child(name.into())
                     };
                     segments.push(if descendant {
                         Segment::Descendant(Box::new(seg))
@@ -356,7 +356,7 @@ fn apply_segment<'a>(seg: &Segment, node: &'a Value, root: &Value, out: &mut Vec
         Segment::Union(items) => {
             for item in items {
                 match item {
-                    UnionItem::Name(n) => apply_segment(&Segment::Child(n.clone()), node, root, out),
+                    UnionItem::Name(n) => apply_segment(&Segment::Child(n.as_str().into()), node, root, out),
                     UnionItem::Index(i) => apply_segment(&Segment::Index(*i), node, root, out),
                 }
             }
@@ -679,7 +679,7 @@ fn parse_bracket(chars: &[char], open: usize) -> Result<(Segment, usize), String
                 }
                 let next = close(i)?;
                 let seg = if names.len() == 1 {
-                    Segment::Child(names.remove(0))
+                    Segment::Child(names.remove(0).into())
                 } else {
                     Segment::Union(names.into_iter().map(UnionItem::Name).collect())
                 };
