@@ -39,13 +39,18 @@ impl StatesError {
         }
     }
 
-    /// An error with no cause (`cause` absent from the history event, not empty).
-    pub fn without_cause(error: impl Into<String>) -> Self {
+    /// An error as a task, a callback or a Fail state reports it.
+    pub fn reported(error: String, cause: Option<String>) -> Self {
         StatesError {
-            error: error.into(),
-            cause: None,
+            error,
+            cause,
             from_heartbeat: false,
         }
+    }
+
+    /// An error with no cause (`cause` absent from the history event, not empty).
+    pub fn without_cause(error: impl Into<String>) -> Self {
+        StatesError::reported(error.into(), None)
     }
 
     /// A task that sent no heartbeat within `HeartbeatSeconds`. Recorded AWS histories show

@@ -521,15 +521,7 @@ impl Execution {
                 cause,
             } => {
                 if self.tasks.contains_key(&task_id) {
-                    self.on_task_failed(
-                        machine,
-                        task_id,
-                        StatesError {
-                            error,
-                            cause,
-                            from_heartbeat: false,
-                        },
-                    );
+                    self.on_task_failed(machine, task_id, StatesError::reported(error, cause));
                 }
             }
             ExternalEvent::TaskTokenSucceeded { token, output } => {
@@ -539,15 +531,7 @@ impl Execution {
             }
             ExternalEvent::TaskTokenFailed { token, error, cause } => {
                 if let Some(&task_id) = self.tokens.get(&token) {
-                    self.on_task_failed(
-                        machine,
-                        task_id,
-                        StatesError {
-                            error,
-                            cause,
-                            from_heartbeat: false,
-                        },
-                    );
+                    self.on_task_failed(machine, task_id, StatesError::reported(error, cause));
                 }
             }
             ExternalEvent::TaskTokenHeartbeat { token } => {
@@ -1187,11 +1171,7 @@ impl Execution {
                 };
                 let error = pick(error, error_path, error_expr)?.unwrap_or_default();
                 let cause = pick(cause, cause_path, cause_expr)?;
-                Ok(Step::Fail(StatesError {
-                    error,
-                    cause,
-                    from_heartbeat: false,
-                }))
+                Ok(Step::Fail(StatesError::reported(error, cause)))
             }
             StateKind::Choice {
                 choices,
