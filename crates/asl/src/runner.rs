@@ -2,7 +2,7 @@
 //! [`Clock`], records every batch of transitions through an [`ExecutionSink`] before acting on it, and
 //! routes task-token callbacks to the executions it drives.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::value::Value;
@@ -392,6 +392,9 @@ impl Runner {
         let (tx, mut rx) = mpsc::unbounded_channel::<ExternalEvent>();
         let mut tokens: Vec<String> = Vec::new();
         let mut inflight: FuturesUnordered<BoxFuture<'static, ExternalEvent>> = FuturesUnordered::new();
+        // Outcomes of invocations that finished on their first poll (in-process handlers usually do),
+        // applied in order without a trip through `inflight`.
+        let mut ready: VecDeque<ExternalEvent> = VecDeque::new();
         // Timers wait here, earliest first, and only the earliest one the execution still has is
         // slept on, once nothing else is ready: most task time-outs are moot before their task's
         // first poll ends, and arming each in the clock cost a timer-wheel update and a driver wake-up.
@@ -420,15 +423,24 @@ impl Runner {
                         parameters,
                         task_token,
                         context,
-                    } => inflight.push(self.invoke_task(
-                        task_id,
-                        TaskRequest {
-                            resource,
-                            parameters,
-                            task_token,
-                            context,
-                        },
-                    )),
+                    } => {
+                        let mut invocation = self.invoke_task(
+                            task_id,
+                            TaskRequest {
+                                resource,
+                                parameters,
+                                task_token,
+                                context,
+                            },
+                        );
+                        // A pending invocation is polled again by `inflight` (new futures always
+                        // are), which registers the real waker; the no-op one is never relied on.
+                        let mut first = std::task::Context::from_waker(futures::task::noop_waker_ref());
+                        match invocation.as_mut().poll(&mut first) {
+                            std::task::Poll::Ready(ev) => ready.push_back(ev),
+                            std::task::Poll::Pending => inflight.push(invocation),
+                        }
+                    }
                 }
             }
             while let Some(&(_, id)) = timers.first() {
@@ -450,6 +462,10 @@ impl Runner {
                     }
                     Err(_) => break Ok(()),
                 }
+            }
+            if let Some(ev) = ready.pop_front() {
+                cmds = exec.apply(&machine, ev, self.clock.now());
+                continue;
             }
             if inflight.is_empty() && tokens.is_empty() && timers.is_empty() {
                 break Err(RunnerError::Stalled {
