@@ -1,7 +1,7 @@
 //! Parsing and validation of state machine definitions into an executable model.
 //!
-//! The definition is read through an order-preserving JSON tree because serde_json's `Value` sorts keys
-//! (state order matters for listing states) and silently drops duplicate keys (which AWS rejects).
+//! The definition is read through its own order-preserving JSON tree, which keeps every key as written:
+//! a JSON value (ours or serde_json's) keeps one of each duplicate key silently, and AWS rejects them.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
