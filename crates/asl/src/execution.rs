@@ -129,7 +129,7 @@ impl ExecutionContext {
 pub enum ExecutionStatus {
     Running,
     Succeeded {
-        output: Arc<Value>,
+        output: Value,
     },
     Failed {
         error: String,
@@ -184,7 +184,7 @@ pub enum Command {
         task_id: TaskId,
         resource: Arc<str>,
         /// Shared with the task's history event rather than copied.
-        parameters: Arc<Value>,
+        parameters: Value,
         task_token: Option<String>,
         context: TaskContext,
     },
@@ -248,7 +248,7 @@ struct Frame {
     state: Name,
     /// Shared with the history events that show it, and with the state's output when a state passes
     /// its input through unchanged.
-    input: Arc<Value>,
+    input: Value,
     /// The input's JSON size, so an output that is the input unchanged is not measured again.
     #[serde(default)]
     input_size: usize,
@@ -312,7 +312,7 @@ struct TaskEntry {
     resource_name: Arc<str>,
     /// Direct Lambda ARNs are reported with the LambdaFunction* events, as AWS does.
     lambda_events: bool,
-    parameters: Arc<Value>,
+    parameters: Value,
     token: Option<String>,
     context: TaskContext,
     phase: TaskPhase,
@@ -344,7 +344,7 @@ enum Work {
     Enter {
         frame: u64,
         state: Name,
-        input: Arc<Value>,
+        input: Value,
         size: Option<usize>,
     },
 }
@@ -353,9 +353,9 @@ enum Step {
     Pending,
     /// The state finished with this output and follows its own `Next`/`End`; with an upper bound on the
     /// output's JSON size when one is known without measuring it.
-    Done(Arc<Value>, Option<usize>),
+    Done(Value, Option<usize>),
     /// The state finished and goes to an explicit state (Choice, Catch).
-    Goto(Name, Arc<Value>),
+    Goto(Name, Value),
     Fail(StatesError),
 }
 
@@ -364,7 +364,7 @@ const ROOT: u64 = 0;
 /// The document a state's paths are evaluated against for `$$` and variables.
 enum PathEnv {
     Static(&'static Value),
-    Shared(Arc<Value>),
+    Shared(Value),
     Owned(Value),
 }
 
@@ -383,7 +383,7 @@ impl std::ops::Deref for PathEnv {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Execution {
     context: ExecutionContext,
-    input: Arc<Value>,
+    input: Value,
     status: ExecutionStatus,
     // Boxed: a B-tree leaf reserves room for 11 values, so unboxed frames and tasks would cost about
     // 7.5 KiB per execution that holds one of each (measured with dhat; see docs/benchmarks.md).
@@ -407,7 +407,7 @@ pub struct Execution {
     now: OffsetDateTime,
     /// Context objects that depend only on the execution, by the fields they hold.
     #[serde(skip)]
-    shared_contexts: Vec<(u16, Arc<Value>)>,
+    shared_contexts: Vec<(u16, Value)>,
 }
 
 /// Room for the events of a short execution's first drive step (a ten-state workflow records 18), and
@@ -426,10 +426,9 @@ impl Execution {
         input: Value,
         now: OffsetDateTime,
     ) -> (Execution, Vec<Command>) {
-        let input = Arc::new(input);
         let mut exec = Execution {
             context: ctx,
-            input: Arc::clone(&input),
+            input: input.clone(),
             status: ExecutionStatus::Running,
             frames: BTreeMap::new(),
             tasks: BTreeMap::new(),
@@ -466,7 +465,7 @@ impl Execution {
                 scope: Vec::new(),
                 parent: None,
                 state: Name::from(""),
-                input: Arc::default(),
+                input: Value::Null,
                 input_size: 0,
                 entered_time: now,
                 entered_event_id: started,
@@ -714,7 +713,7 @@ impl Execution {
         Command::InvokeTask {
             task_id,
             resource: t.resource.clone(),
-            parameters: Arc::clone(&t.parameters),
+            parameters: t.parameters.clone(),
             task_token: t.token.clone(),
             context: t.context.clone(),
         }
@@ -809,12 +808,11 @@ impl Execution {
             && !self.has_visible_vars(fid);
         let key = state.context_reads.bits();
         if per_execution && let Some((_, env)) = self.shared_contexts.iter().find(|(k, _)| *k == key) {
-            return PathEnv::Shared(Arc::clone(env));
+            return PathEnv::Shared((*env).clone());
         }
         let env = self.build_context(state, fid, token, item);
         if per_execution {
-            let env = Arc::new(env);
-            self.shared_contexts.push((key, Arc::clone(&env)));
+            self.shared_contexts.push((key, env.clone()));
             return PathEnv::Shared(env);
         }
         PathEnv::Owned(env)
@@ -863,7 +861,7 @@ impl Execution {
             "Execution",
             &[
                 (ContextReads::EXECUTION_ID, "Id", &|| text(&c.execution_arn)),
-                (ContextReads::EXECUTION_INPUT, "Input", &|| (*self.input).clone()),
+                (ContextReads::EXECUTION_INPUT, "Input", &|| self.input.clone()),
                 (ContextReads::EXECUTION_NAME, "Name", &|| text(&c.name)),
                 (ContextReads::EXECUTION_ROLE_ARN, "RoleArn", &|| json!(c.role_arn)),
                 (ContextReads::EXECUTION_START_TIME, "StartTime", &|| {
@@ -999,14 +997,7 @@ impl Execution {
     // -----------------------------------------------------------------------------------------------
     // State lifecycle
 
-    fn enter(
-        &mut self,
-        machine: &StateMachine,
-        fid: u64,
-        name: Name,
-        input: Arc<Value>,
-        size: Option<usize>,
-    ) {
+    fn enter(&mut self, machine: &StateMachine, fid: u64, name: Name, input: Value, size: Option<usize>) {
         let Some(scope) = self.frames.get(&fid).and_then(|f| machine.scope(&f.scope)) else {
             return;
         };
@@ -1079,11 +1070,7 @@ impl Execution {
     }
 
     fn state_body(&mut self, machine: &StateMachine, fid: u64, state: &State) -> Result<Step, StatesError> {
-        let shared = self
-            .frames
-            .get(&fid)
-            .map(|f| Arc::clone(&f.input))
-            .unwrap_or_default();
+        let shared = self.frames.get(&fid).map(|f| f.input.clone()).unwrap_or_default();
         let input: &Value = &shared;
         let ctx = self.context_object(state, fid, None, None);
         let j = state.jsonata;
@@ -1095,7 +1082,7 @@ impl Execution {
             } => {
                 if j {
                     let out = self.jsonata_output(fid, state, input, &ctx, &[])?;
-                    return Ok(Step::Done(Arc::new(out), None));
+                    return Ok(Step::Done(out, None));
                 }
                 let effective = select_input(&state.input_path, input, &ctx)?;
                 let result = match (result, parameters) {
@@ -1108,7 +1095,7 @@ impl Execution {
             StateKind::Succeed => {
                 if j {
                     return Ok(Step::Done(
-                        Arc::new(self.jsonata_output(fid, state, input, &ctx, &[])?),
+                        self.jsonata_output(fid, state, input, &ctx, &[])?,
                         None,
                     ));
                 }
@@ -1117,7 +1104,7 @@ impl Execution {
                 }
                 let effective = select_input(&state.input_path, input, &ctx)?;
                 Ok(Step::Done(
-                    Arc::new(select_input(&state.output_path, &effective, &ctx)?.into_owned()),
+                    select_input(&state.output_path, &effective, &ctx)?.into_owned(),
                     None,
                 ))
             }
@@ -1224,13 +1211,13 @@ impl Execution {
                 };
                 let out = if j {
                     match output {
-                        Some(t) => Arc::new(jeval(t, input, &ctx, &[])?),
-                        None => Arc::clone(&shared),
+                        Some(t) => jeval(t, input, &ctx, &[])?,
+                        None => shared.clone(),
                     }
                 } else if passes_through(state) {
-                    Arc::clone(&shared)
+                    shared.clone()
                 } else {
-                    Arc::new(select_input(&state.output_path, &effective, &ctx)?.into_owned())
+                    select_input(&state.output_path, &effective, &ctx)?.into_owned()
                 };
                 self.assign(fid, assign, input, &effective, &ctx, &[])?;
                 Ok(Step::Goto(target, out))
@@ -1301,7 +1288,7 @@ impl Execution {
                 let started = self.emit(Some(fid), EventType::ParallelStateStarted, None);
                 let scope = self.frames.get(&fid).map(|f| f.scope.clone()).unwrap_or_default();
                 let mut children = Vec::with_capacity(branches.len());
-                let branch_input = Arc::new(branch_input);
+
                 for (i, b) in branches.iter().enumerate() {
                     let mut child_scope = scope.clone();
                     child_scope.push(ScopeStep {
@@ -1312,7 +1299,7 @@ impl Execution {
                     self.work.push_back(Work::Enter {
                         frame: child,
                         state: b.start_at.clone(),
-                        input: Arc::clone(&branch_input),
+                        input: branch_input.clone(),
                         size: None,
                     });
                     children.push(Some(child));
@@ -1521,7 +1508,7 @@ impl Execution {
                 scope,
                 parent: Some(ParentLink { frame: parent, index }),
                 state: Name::from(""),
-                input: Arc::default(),
+                input: Value::Null,
                 input_size: 0,
                 entered_time: self.now,
                 entered_event_id: last_event_id,
@@ -1581,7 +1568,7 @@ impl Execution {
             self.work.push_back(Work::Enter {
                 frame: child,
                 state: processor.start_at.clone(),
-                input: Arc::new(input),
+                input,
                 size: None,
             });
             let _ = machine;
@@ -1607,16 +1594,12 @@ impl Execution {
                 result_path,
                 ..
             } => (result_selector, result_path),
-            _ => return Ok(Step::Done(Arc::new(result), None)),
+            _ => return Ok(Step::Done(result, None)),
         };
-        let input = self
-            .frames
-            .get(&fid)
-            .map(|f| Arc::clone(&f.input))
-            .unwrap_or_default();
+        let input = self.frames.get(&fid).map(|f| f.input.clone()).unwrap_or_default();
         if state.jsonata {
             return Ok(Step::Done(
-                Arc::new(self.jsonata_output(fid, state, &input, ctx, &[("result", &result)])?),
+                self.jsonata_output(fid, state, &input, ctx, &[("result", &result)])?,
                 None,
             ));
         }
@@ -1660,7 +1643,7 @@ impl Execution {
         if let Some(doc) = assign_doc {
             self.assign(fid, &state.assign, raw_input, &doc, ctx, &[])?;
         }
-        Ok(Step::Done(Arc::new(out), bound))
+        Ok(Step::Done(out, bound))
     }
 
     fn finish_step(&mut self, machine: &StateMachine, fid: u64, state: &State, step: Step) {
@@ -1671,7 +1654,7 @@ impl Execution {
             Step::Goto(target, output) => (Transition::Next(target), output, None),
         };
         let size = match (self.frames.get(&fid), bound) {
-            (Some(f), _) if Arc::ptr_eq(&f.input, &output) => f.input_size,
+            (Some(f), _) if f.input.is_same(&output) => f.input_size,
             (_, Some(bound)) if bound <= MAX_PAYLOAD_BYTES => bound,
             _ => output.json_len(),
         };
@@ -1706,7 +1689,7 @@ impl Execution {
         }
     }
 
-    fn complete_frame(&mut self, machine: &StateMachine, fid: u64, output: Arc<Value>) {
+    fn complete_frame(&mut self, machine: &StateMachine, fid: u64, output: Value) {
         let Some(frame) = self.frames.get(&fid) else {
             return;
         };
@@ -1739,7 +1722,7 @@ impl Execution {
         let all_done = match &mut parent.activity {
             Activity::Parallel { children, results } => {
                 children[link.index] = None;
-                results[link.index] = Some(Arc::unwrap_or_clone(output));
+                results[link.index] = Some(output);
                 results.iter().all(Option::is_some)
             }
             Activity::Map {
@@ -1750,7 +1733,7 @@ impl Execution {
                 ..
             } => {
                 running.remove(&link.index);
-                results[link.index] = Some(Arc::unwrap_or_clone(output));
+                results[link.index] = Some(output);
                 *next >= inputs.len() && running.is_empty()
             }
             _ => return,
@@ -1822,11 +1805,7 @@ impl Execution {
                 if !any_matches(&c.error_equals, &err) {
                     continue;
                 }
-                let input = self
-                    .frames
-                    .get(&fid)
-                    .map(|f| Arc::clone(&f.input))
-                    .unwrap_or_default();
+                let input = self.frames.get(&fid).map(|f| f.input.clone()).unwrap_or_default();
                 let error_output = err.to_output();
                 let ctx = self.context_object(state, fid, None, None);
                 let res = if state.jsonata {
@@ -1846,9 +1825,7 @@ impl Execution {
                     })
                 };
                 return match res {
-                    Ok(output) => {
-                        self.finish_step(machine, fid, state, Step::Goto(c.next.clone(), Arc::new(output)))
-                    }
+                    Ok(output) => self.finish_step(machine, fid, state, Step::Goto(c.next.clone(), output)),
                     Err(e) => self.fail_frame(machine, fid, e),
                 };
             }
@@ -2072,7 +2049,7 @@ impl Execution {
             (Some(p), None) => p.evaluate(&effective, &ctx)?,
             (None, None) => effective.clone().into_owned(),
         };
-        let params = Arc::new(params);
+
         if params.json_len() > MAX_PAYLOAD_BYTES {
             return Err(StatesError::new(
                 STATES_DATA_LIMIT_EXCEEDED,
@@ -2203,10 +2180,7 @@ impl Execution {
         if t.phase == TaskPhase::Invoking && t.token.is_some() {
             let d = self.task_details(
                 t,
-                [
-                    ("output", document(&Arc::new(output))),
-                    ("outputDetails", not_truncated()),
-                ],
+                [("output", document(&output)), ("outputDetails", not_truncated())],
             );
             let fid = t.frame;
             self.emit(Some(fid), EventType::TaskSubmitted, d);
@@ -2255,7 +2229,6 @@ impl Execution {
         } else {
             EventType::TaskSucceeded
         };
-        let output = Arc::new(output);
         let d = self.task_details(
             &t,
             [("output", document(&output)), ("outputDetails", not_truncated())],
@@ -2279,18 +2252,13 @@ impl Execution {
         else {
             return;
         };
-        let input = self
-            .frames
-            .get(&fid)
-            .map(|f| Arc::clone(&f.input))
-            .unwrap_or_default();
+        let input = self.frames.get(&fid).map(|f| f.input.clone()).unwrap_or_default();
         let ctx = self.context_object(state, fid, t.token.as_deref(), None);
         let res = if state.jsonata {
             self.jsonata_output(fid, state, &input, &ctx, &[("result", &output)])
-                .map(|out| Step::Done(Arc::new(out), None))
+                .map(|out| Step::Done(out, None))
         } else {
-            let result = Arc::unwrap_or_clone(output);
-            self.finish_output(fid, state, &input, result, result_selector, result_path, &ctx)
+            self.finish_output(fid, state, &input, output, result_selector, result_path, &ctx)
         };
         let step = match res {
             Ok(step) => step,
@@ -2357,7 +2325,7 @@ impl Execution {
                     Some(Activity::Wait { output, .. }) => output,
                     _ => return,
                 };
-                self.finish_step(machine, fid, state, Step::Done(Arc::new(output), None));
+                self.finish_step(machine, fid, state, Step::Done(output, None));
             }
             TimerKind::Backoff => {
                 let Some(state) = self.state_of(machine, fid) else {

@@ -32,7 +32,7 @@ pub struct Details(Vec<(Cow<'static, str>, DetailValue)>);
 pub enum DetailValue {
     Json(Value),
     /// A JSON document that history shows as its JSON text (`"input": "{\"a\":1}"`).
-    Document(Arc<Value>),
+    Document(Value),
     /// A state's name, shared with the definition.
     Name(Arc<str>),
     /// `{"truncated": false}`.
@@ -246,8 +246,8 @@ pub(crate) fn json(v: Value) -> Option<DetailValue> {
     Some(DetailValue::Json(v))
 }
 
-pub(crate) fn document(d: &Arc<Value>) -> Option<DetailValue> {
-    Some(DetailValue::Document(Arc::clone(d)))
+pub(crate) fn document(d: &Value) -> Option<DetailValue> {
+    Some(DetailValue::Document(d.clone()))
 }
 
 pub(crate) fn name(n: &Arc<str>) -> Option<DetailValue> {

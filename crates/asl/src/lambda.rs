@@ -213,7 +213,7 @@ impl TaskInvoker for LambdaRegistry {
     async fn invoke(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
         if self.remembered(&req.resource).is_some_and(|r| r.is_function_arn) || is_function_arn(&req.resource)
         {
-            return self.call(&req.resource, (*req.parameters).clone(), &req).await;
+            return self.call(&req.resource, req.parameters.clone(), &req).await;
         }
         if lambda_invoke_integration(&req.resource) {
             let Some(function) = req.parameters.get("FunctionName").and_then(Value::as_str) else {

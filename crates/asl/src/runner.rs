@@ -23,7 +23,7 @@ pub struct TaskRequest {
     pub resource: Arc<str>,
     /// The task's input; shared with the execution's history, so a handler that needs to own it clones
     /// only what it keeps.
-    pub parameters: Arc<Value>,
+    pub parameters: Value,
     pub task_token: Option<String>,
     pub context: TaskContext,
 }

@@ -602,6 +602,20 @@ impl Value {
         }
     }
 
+    /// Whether `self` and `other` are the same document: one shared array, object or string, or
+    /// equal scalars (so they have the same JSON text, without comparing it).
+    pub fn is_same(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Array(a), Value::Array(b)) => Arc::ptr_eq(&a.0, &b.0),
+            (Value::Object(a), Value::Object(b)) => Arc::ptr_eq(&a.0, &b.0),
+            (Value::String(a), Value::String(b)) => Arc::ptr_eq(&a.0, &b.0),
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Number(a), Value::Number(b)) => a == b,
+            _ => false,
+        }
+    }
+
     /// The compact JSON text, as `serde_json::to_string` writes it.
     pub fn to_json_string(&self) -> String {
         // Serialising a value made only of JSON data cannot fail.

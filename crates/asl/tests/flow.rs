@@ -284,10 +284,10 @@ async fn map_with_legacy_iterator_parameters_and_empty_input() {
 async fn map_iteration_failure_fails_the_map() {
     let c = clock();
     let inv = ScriptInvoker::new(&c, |r, _| {
-        if *r.parameters == json!(2) {
+        if r.parameters == json!(2) {
             Err(TaskFailure::new("Bad.Item", "2"))
         } else {
-            Ok((*r.parameters).clone())
+            Ok(r.parameters.clone())
         }
     });
     let h = Harness::new(inv, c);

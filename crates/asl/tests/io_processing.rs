@@ -9,7 +9,7 @@ async fn task_io_processing_runs_in_aws_order() {
     let inv = ScriptInvoker::new(&c, |r, _| {
         // The task sees exactly what Parameters built from the InputPath selection.
         assert_eq!(
-            *r.parameters,
+            r.parameters,
             json!({"sku": "A-1", "qty": 2, "exec": "run-1", "state": "Reserve", "label": "A-1 x2"})
         );
         Ok(json!({"reservation": {"id": "R-9", "noise": true}, "status": 200}))
@@ -54,7 +54,7 @@ async fn task_io_processing_runs_in_aws_order() {
 async fn result_path_null_and_input_path_null() {
     let c = clock();
     let inv = ScriptInvoker::new(&c, |r, _| {
-        assert_eq!(*r.parameters, json!({}));
+        assert_eq!(r.parameters, json!({}));
         Ok(json!("ignored"))
     });
     let h = Harness::new(inv, c);

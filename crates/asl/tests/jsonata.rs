@@ -25,7 +25,7 @@ async fn arguments_output_assign_and_states_variable() {
     }));
     let exec = h.run(&m, "j1", json!({"items": [1, 2, 3]})).await;
     assert_eq!(
-        *inv.requests()[0].parameters,
+        inv.requests()[0].parameters,
         json!({"sum": 6, "name": "T", "fixed": 1})
     );
     assert_eq!(output(&exec), json!({"seen": 6, "prev": 3}));
@@ -65,7 +65,7 @@ async fn map_items_item_selector_and_catch_error_output() {
         if r.parameters["v"] == json!(3) {
             Err(TaskFailure::new("Odd", "three"))
         } else {
-            Ok((*r.parameters).clone())
+            Ok(r.parameters.clone())
         }
     });
     let h = Harness::new(inv, c);

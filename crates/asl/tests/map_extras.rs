@@ -9,7 +9,7 @@ fn failing_on(bad: &'static [i64], c: &stepcart_asl::VirtualClock) -> std::sync:
         if r.parameters.as_i64().is_some_and(|v| bad.contains(&v)) {
             Err(TaskFailure::new("Bad.Item", "no"))
         } else {
-            Ok((*r.parameters).clone())
+            Ok(r.parameters.clone())
         }
     })
 }

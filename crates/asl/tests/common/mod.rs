@@ -123,7 +123,7 @@ pub fn clock() -> VirtualClock {
 
 pub fn output(exec: &Execution) -> Value {
     match exec.status() {
-        ExecutionStatus::Succeeded { output } => (**output).clone(),
+        ExecutionStatus::Succeeded { output } => output.clone(),
         other => panic!("expected success, got {other:?}"),
     }
 }
@@ -137,5 +137,5 @@ pub fn failure(exec: &Execution) -> (String, Option<String>) {
 
 /// An invoker that echoes parameters back.
 pub fn echo(clock: &VirtualClock) -> Arc<ScriptInvoker> {
-    ScriptInvoker::new(clock, |r, _| Ok((*r.parameters).clone()))
+    ScriptInvoker::new(clock, |r, _| Ok(r.parameters.clone()))
 }
