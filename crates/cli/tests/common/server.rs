@@ -49,8 +49,13 @@ pub fn example_cart(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-/// A new, empty directory under Cargo's per-test temporary directory.
-pub fn temp_dir(label: &str) -> PathBuf {
+/// A new, empty directory under Cargo's per-test temporary directory, removed when the test is done
+/// with it unless the test failed (then it stays for a look).
+pub fn temp_dir(label: &str) -> TempDir {
+    TempDir(new_dir(label))
+}
+
+fn new_dir(label: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -62,6 +67,31 @@ pub fn temp_dir(label: &str) -> PathBuf {
     ));
     std::fs::create_dir_all(&dir).expect("create the test directory");
     dir
+}
+
+/// See [`temp_dir`].
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------- cli
@@ -191,7 +221,7 @@ impl Server {
     /// As [`Server::start_with`], on a fresh `stepcart.db` in a new directory (named after the test
     /// binary and `label`), which is removed on drop unless the test failed.
     pub fn fresh(label: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let dir = temp_dir(&format!("{}-{label}", env!("CARGO_CRATE_NAME")));
+        let dir = new_dir(&format!("{}-{label}", env!("CARGO_CRATE_NAME")));
         let mut server = Server::start_with(&dir.join("stepcart.db"), args, env);
         server.remove_dir = true;
         server
