@@ -363,8 +363,9 @@ const ROOT: u64 = 0;
 
 /// The document a state's paths are evaluated against for `$$` and variables.
 enum PathEnv {
+    /// The empty environment, shared by every state that reads no context (borrowed, so no count is
+    /// touched across executions).
     Static(&'static Value),
-    Shared(Value),
     Owned(Value),
 }
 
@@ -374,7 +375,6 @@ impl std::ops::Deref for PathEnv {
     fn deref(&self) -> &Value {
         match self {
             PathEnv::Static(v) => v,
-            PathEnv::Shared(v) => v,
             PathEnv::Owned(v) => v,
         }
     }
@@ -808,12 +808,11 @@ impl Execution {
             && !self.has_visible_vars(fid);
         let key = state.context_reads.bits();
         if per_execution && let Some((_, env)) = self.shared_contexts.iter().find(|(k, _)| *k == key) {
-            return PathEnv::Shared((*env).clone());
+            return PathEnv::Owned(env.clone());
         }
         let env = self.build_context(state, fid, token, item);
         if per_execution {
             self.shared_contexts.push((key, env.clone()));
-            return PathEnv::Shared(env);
         }
         PathEnv::Owned(env)
     }

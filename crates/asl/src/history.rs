@@ -45,9 +45,16 @@ impl DetailValue {
             DetailValue::Json(v) => v.clone(),
             DetailValue::Document(d) => Value::from(document_text(d)),
             DetailValue::Name(n) => Value::from(n.to_string()),
-            DetailValue::NotTruncated => crate::json!({"truncated": false}),
+            DetailValue::NotTruncated => not_truncated_object(),
         }
     }
+}
+
+/// `{"truncated": false}`, built once: task and state events carry it in every `*Details` field.
+fn not_truncated_object() -> Value {
+    static OBJECT: std::sync::LazyLock<Value> =
+        std::sync::LazyLock::new(|| crate::json!({"truncated": false}));
+    OBJECT.clone()
 }
 
 fn document_text(d: &Value) -> String {
@@ -101,7 +108,7 @@ impl Serialize for Details {
                 DetailValue::Json(v) => m.serialize_entry(k, v)?,
                 DetailValue::Document(d) => m.serialize_entry(k, &document_text(d))?,
                 DetailValue::Name(n) => m.serialize_entry(k, &**n)?,
-                DetailValue::NotTruncated => m.serialize_entry(k, &crate::json!({"truncated": false}))?,
+                DetailValue::NotTruncated => m.serialize_entry(k, &not_truncated_object())?,
             }
         }
         m.end()

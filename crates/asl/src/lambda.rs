@@ -198,21 +198,30 @@ impl LambdaRegistry {
                 ),
             ));
         };
-        f.invoke(payload).await.map_err(|e| {
-            let cause = json!({"errorMessage": e.error_message, "errorType": e.error_type, "trace": []});
-            TaskFailure {
-                error: e.error_type,
-                cause: Some(cause.to_string()),
-            }
-        })
+        invoke_function(f, payload).await
     }
+}
+
+/// Runs a resolved function; its error becomes a task failure whose cause is Lambda's error document.
+async fn invoke_function(f: Arc<dyn LambdaFunction>, payload: Value) -> Result<Value, TaskFailure> {
+    f.invoke(payload).await.map_err(|e| {
+        let cause = json!({"errorMessage": e.error_message, "errorType": e.error_type, "trace": []});
+        TaskFailure {
+            error: e.error_type,
+            cause: Some(cause.to_string()),
+        }
+    })
 }
 
 #[async_trait]
 impl TaskInvoker for LambdaRegistry {
     async fn invoke(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
-        if self.remembered(&req.resource).is_some_and(|r| r.is_function_arn) || is_function_arn(&req.resource)
+        if let Some(r) = self.remembered(&req.resource)
+            && r.is_function_arn
         {
+            return invoke_function(r.function, req.parameters.clone()).await;
+        }
+        if is_function_arn(&req.resource) {
             return self.call(&req.resource, req.parameters.clone(), &req).await;
         }
         if lambda_invoke_integration(&req.resource) {
