@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
+use crate::id_map::IdMap;
 use crate::json;
 use crate::value::Value;
 use rand::Rng;
@@ -385,11 +386,11 @@ pub struct Execution {
     context: ExecutionContext,
     input: Value,
     status: ExecutionStatus,
-    // Boxed: a B-tree leaf reserves room for 11 values, so unboxed frames and tasks would cost about
-    // 7.5 KiB per execution that holds one of each (measured with dhat; see docs/benchmarks.md).
-    frames: BTreeMap<u64, Box<Frame>>,
-    tasks: BTreeMap<TaskId, Box<TaskEntry>>,
-    timers: BTreeMap<TimerId, TimerEntry>,
+    // Boxed: a vector reserves room for four entries at its first push, and frames and tasks are
+    // large (a B-tree leaf, used before, reserved eleven: about 7.5 KiB per execution unboxed).
+    frames: IdMap<u64, Box<Frame>>,
+    tasks: IdMap<TaskId, Box<TaskEntry>>,
+    timers: IdMap<TimerId, TimerEntry>,
     tokens: BTreeMap<String, TaskId>,
     /// Tokens whose task is over (completed, failed, timed out or abandoned), so callers can answer
     /// `TaskTimedOut` rather than `InvalidToken` for them, as Step Functions does.
@@ -430,9 +431,9 @@ impl Execution {
             context: ctx,
             input: input.clone(),
             status: ExecutionStatus::Running,
-            frames: BTreeMap::new(),
-            tasks: BTreeMap::new(),
-            timers: BTreeMap::new(),
+            frames: IdMap::default(),
+            tasks: IdMap::default(),
+            timers: IdMap::default(),
             tokens: BTreeMap::new(),
             closed_tokens: BTreeSet::new(),
             next_id: ROOT + 1,
@@ -477,7 +478,7 @@ impl Execution {
             }),
         );
         if let Some(secs) = machine.timeout_seconds {
-            exec.start_timer(ROOT, TimerKind::ExecutionTimeout, now + seconds(secs as f64));
+            exec.start_timer(ROOT, TimerKind::ExecutionTimeout, after_seconds(now, secs));
         }
         let size = input.json_len();
         if size > MAX_PAYLOAD_BYTES {
@@ -584,12 +585,12 @@ impl Execution {
     /// restarts from a snapshot carries these out again (task invocations are therefore at-least-once).
     pub fn pending_commands(&self) -> Vec<Command> {
         let mut out = Vec::new();
-        for (id, t) in &self.tasks {
+        for (id, t) in self.tasks.iter() {
             if t.phase == TaskPhase::Invoking {
                 out.push(self.invoke_command(*id, t));
             }
         }
-        for (id, t) in &self.timers {
+        for (id, t) in self.timers.iter() {
             out.push(Command::StartTimer {
                 timer_id: *id,
                 fire_at: t.fire_at,
@@ -673,13 +674,12 @@ impl Execution {
 
     fn take_commands(&mut self) -> Vec<Command> {
         // Commands issued earlier in the batch may already be moot (a sibling branch failed).
-        let cmds = std::mem::take(&mut self.commands);
-        cmds.into_iter()
-            .filter(|c| match c {
-                Command::InvokeTask { task_id, .. } => self.tasks.contains_key(task_id),
-                Command::StartTimer { timer_id, .. } => self.timers.contains_key(timer_id),
-            })
-            .collect()
+        let (tasks, timers) = (&self.tasks, &self.timers);
+        self.commands.retain(|c| match c {
+            Command::InvokeTask { task_id, .. } => tasks.contains_key(task_id),
+            Command::StartTimer { timer_id, .. } => timers.contains_key(timer_id),
+        });
+        std::mem::take(&mut self.commands)
     }
 
     fn emit(&mut self, frame: Option<u64>, ty: EventType, details: Option<Details>) -> u64 {
@@ -1009,7 +1009,7 @@ impl Execution {
         };
         let now = self.now;
         let size = size.unwrap_or_else(|| input.json_len());
-        let shown = document(&input);
+        let shown = Details::state(&state.name, &input, false);
         if let Some(f) = self.frames.get_mut(&fid) {
             f.state = Arc::clone(&state.name);
             f.input = input;
@@ -1023,11 +1023,7 @@ impl Execution {
         let id = self.emit(
             Some(fid),
             ty,
-            details([
-                ("name", self::name(&state.name)),
-                ("input", shown),
-                ("inputDetails", not_truncated()),
-            ]),
+            Some(shown),
         );
         if let Some(f) = self.frames.get_mut(&fid) {
             f.entered_event_id = id;
@@ -1229,7 +1225,7 @@ impl Execution {
                 };
                 let fire_at = match wait {
                     WaitSpec::Seconds(s) => {
-                        self.now + seconds(resolve_seconds(s, &effective, &ctx)?.unwrap_or(0) as f64)
+                        after_seconds(self.now, resolve_seconds(s, &effective, &ctx)?.unwrap_or(0))
                     }
                     WaitSpec::Timestamp(t) => *t,
                     WaitSpec::TimestampPath(p) => {
@@ -1671,11 +1667,7 @@ impl Execution {
         self.emit(
             Some(fid),
             exited_type(state),
-            details([
-                ("name", name(&state.name)),
-                ("output", document(&output)),
-                ("outputDetails", not_truncated()),
-            ]),
+            Some(Details::state(&state.name, &output, true)),
         );
         match next {
             Transition::Next(n) => self.work.push_back(Work::Enter {
@@ -1696,7 +1688,7 @@ impl Execution {
             self.emit(
                 Some(ROOT),
                 EventType::ExecutionSucceeded,
-                details([("output", document(&output)), ("outputDetails", not_truncated())]),
+                Some(Details::output(None, &output)),
             );
             self.status = ExecutionStatus::Succeeded { output };
             self.clear_all();
@@ -1793,7 +1785,7 @@ impl Execution {
                     if r.jitter_full && delay > 0.0 {
                         delay = rand::rng().random_range(0.0..=delay);
                     }
-                    let timer_id = self.start_timer(fid, TimerKind::Backoff, self.now + seconds(delay));
+                    let timer_id = self.start_timer(fid, TimerKind::Backoff, after_seconds_f64(self.now, delay));
                     self.set_activity(fid, Activity::Backoff { timer_id });
                     return;
                 }
@@ -2049,7 +2041,18 @@ impl Execution {
             (None, None) => effective.clone().into_owned(),
         };
 
-        if params.json_len() > MAX_PAYLOAD_BYTES {
+        // The input's size is known (measured when the state was entered), and bounds what a path
+        // into it selects, so the parameters are measured only when that bound is over the limit.
+        let input_len = match self.frames.get(&fid) {
+            Some(f) if f.input_size > 0 && is_root_path(&state.input_path) => Some(f.input_size),
+            _ => None,
+        };
+        let params_bound = match (parameters, &state.arguments, input_len) {
+            (Some(p), None, Some(n)) => p.output_len_bound(&params, n),
+            (None, None, Some(n)) => n,
+            _ => params.json_len(),
+        };
+        if params_bound > MAX_PAYLOAD_BYTES && params.json_len() > MAX_PAYLOAD_BYTES {
             return Err(StatesError::new(
                 STATES_DATA_LIMIT_EXCEEDED,
                 format!(
@@ -2127,9 +2130,9 @@ impl Execution {
             );
         }
         let timeout_timer = timeout_s
-            .map(|s| self.start_timer(fid, TimerKind::TaskTimeout(task_id), self.now + seconds(s as f64)));
+            .map(|s| self.start_timer(fid, TimerKind::TaskTimeout(task_id), after_seconds(self.now, s)));
         let heartbeat_timer = heartbeat_s
-            .map(|s| self.start_timer(fid, TimerKind::Heartbeat(task_id), self.now + seconds(s as f64)));
+            .map(|s| self.start_timer(fid, TimerKind::Heartbeat(task_id), after_seconds(self.now, s)));
         let entry = TaskEntry {
             frame: fid,
             resource: Arc::clone(&resource.arn),
@@ -2177,10 +2180,7 @@ impl Execution {
     fn on_task_returned(&mut self, machine: &StateMachine, task_id: TaskId, output: Value) {
         let Some(t) = self.tasks.get(&task_id) else { return };
         if t.phase == TaskPhase::Invoking && t.token.is_some() {
-            let d = self.task_details(
-                t,
-                [("output", document(&output)), ("outputDetails", not_truncated())],
-            );
+            let d = task_output_details(t, &output);
             let fid = t.frame;
             self.emit(Some(fid), EventType::TaskSubmitted, d);
             if let Some(t) = self.tasks.get_mut(&task_id) {
@@ -2207,7 +2207,7 @@ impl Execution {
         let timer = self.start_timer(
             fid,
             TimerKind::Heartbeat(task_id),
-            self.now + seconds(secs as f64),
+            after_seconds(self.now, secs),
         );
         if let Some(t) = self.tasks.get_mut(&task_id) {
             t.heartbeat_timer = Some(timer);
@@ -2228,10 +2228,7 @@ impl Execution {
         } else {
             EventType::TaskSucceeded
         };
-        let d = self.task_details(
-            &t,
-            [("output", document(&output)), ("outputDetails", not_truncated())],
-        );
+        let d = task_output_details(&t, &output);
         self.emit(Some(fid), ty, d);
         if size > MAX_PAYLOAD_BYTES {
             let err = StatesError::new(
@@ -2367,6 +2364,12 @@ impl Execution {
 // ---------------------------------------------------------------------------------------------------
 // Helpers
 
+/// A task's result event: Lambda events name no resource.
+fn task_output_details(t: &TaskEntry, output: &Value) -> Option<Details> {
+    let resource = (!t.lambda_events).then_some((&t.resource_type, &t.resource_name));
+    Some(Details::output(resource, output))
+}
+
 fn entered_type(state: &State) -> EventType {
     match state.kind {
         StateKind::Pass { .. } => EventType::PassStateEntered,
@@ -2446,8 +2449,26 @@ impl TaskResource {
     }
 }
 
-fn seconds(s: f64) -> Duration {
-    Duration::seconds_f64(s.max(0.0))
+/// The latest time the clock holds. A wait or back-off read from the input may be any length, so
+/// adding it saturates here instead of overflowing; the execution's own time-out ends it first.
+const LATEST: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+
+/// `now` plus `s` seconds (a back-off, which may be fractional; a negative or NaN delay is none).
+fn after_seconds_f64(now: OffsetDateTime, s: f64) -> OffsetDateTime {
+    if s.is_nan() || s <= 0.0 {
+        return now;
+    }
+    Duration::checked_seconds_f64(s)
+        .and_then(|d| now.checked_add(d))
+        .map_or(LATEST, |t| t.min(LATEST))
+}
+
+/// `now` plus whole seconds (a wait or time-out).
+fn after_seconds(now: OffsetDateTime, s: u64) -> OffsetDateTime {
+    i64::try_from(s)
+        .ok()
+        .and_then(|s| now.checked_add(Duration::seconds(s)))
+        .map_or(LATEST, |t| t.min(LATEST))
 }
 
 /// A JSONPath state whose `InputPath` and `OutputPath` are both `$`: its output is its input, shared.

@@ -25,8 +25,29 @@ pub struct HistoryEvent {
 /// An event's details object. State inputs and outputs are kept as the documents themselves, shared with
 /// the execution, and written as JSON text only when the event is serialised or read: most events of a
 /// fast execution are never looked at, and serialising every document was a fifth of the engine's time.
-#[derive(Debug, Clone, Default)]
-pub struct Details(Vec<(Cow<'static, str>, DetailValue)>);
+/// The details every state and task writes (name and document, a result) are held inline; building
+/// them as a list of fields cost an allocation per event.
+#[derive(Debug, Clone)]
+pub struct Details(Repr);
+
+#[derive(Debug, Clone)]
+enum Repr {
+    /// `{name, input, inputDetails}` of a state entered, or `{name, output, outputDetails}` of one
+    /// exited.
+    State { name: Arc<str>, document: Value, exited: bool },
+    /// `{[resourceType, resource,] output, outputDetails}`: a task's result, or the execution's output.
+    Output {
+        resource: Option<(Arc<str>, Arc<str>)>,
+        output: Value,
+    },
+    Fields(Vec<(Cow<'static, str>, DetailValue)>),
+}
+
+impl Default for Details {
+    fn default() -> Details {
+        Details(Repr::Fields(Vec::new()))
+    }
+}
 
 #[derive(Debug, Clone)]
 pub enum DetailValue {
@@ -39,13 +60,33 @@ pub enum DetailValue {
     NotTruncated,
 }
 
-impl DetailValue {
-    fn to_json(&self) -> Value {
+/// A field of a details object, borrowed from whichever form holds it.
+#[derive(Clone, Copy)]
+enum Field<'a> {
+    Json(&'a Value),
+    Document(&'a Value),
+    Name(&'a str),
+    NotTruncated,
+}
+
+impl<'a> From<&'a DetailValue> for Field<'a> {
+    fn from(v: &'a DetailValue) -> Field<'a> {
+        match v {
+            DetailValue::Json(v) => Field::Json(v),
+            DetailValue::Document(d) => Field::Document(d),
+            DetailValue::Name(n) => Field::Name(n),
+            DetailValue::NotTruncated => Field::NotTruncated,
+        }
+    }
+}
+
+impl Field<'_> {
+    fn to_json(self) -> Value {
         match self {
-            DetailValue::Json(v) => v.clone(),
-            DetailValue::Document(d) => Value::from(document_text(d)),
-            DetailValue::Name(n) => Value::from(n.to_string()),
-            DetailValue::NotTruncated => not_truncated_object(),
+            Field::Json(v) => v.clone(),
+            Field::Document(d) => Value::from(document_text(d)),
+            Field::Name(n) => Value::from(n),
+            Field::NotTruncated => not_truncated_object(),
         }
     }
 }
@@ -65,32 +106,99 @@ impl Details {
     /// Builds a details object, skipping `None` values.
     pub fn from_fields<const N: usize>(fields: [(&'static str, Option<DetailValue>); N]) -> Details {
         let mut all = Vec::with_capacity(N);
-        all.extend(
-            fields
-                .into_iter()
-                .filter_map(|(k, v)| v.map(|v| (Cow::Borrowed(k), v))),
-        );
-        Details(all)
+        for (k, v) in fields {
+            if let Some(v) = v {
+                all.push((Cow::Borrowed(k), v));
+            }
+        }
+        Details(Repr::Fields(all))
     }
 
     pub fn with_capacity(fields: usize) -> Details {
-        Details(Vec::with_capacity(fields))
+        Details(Repr::Fields(Vec::with_capacity(fields)))
     }
 
+    /// Appends a field (if `value` is `Some`) to details built from fields.
     pub fn push(&mut self, key: &'static str, value: Option<DetailValue>) {
-        if let Some(v) = value {
-            self.0.push((Cow::Borrowed(key), v));
+        if let (Repr::Fields(fields), Some(v)) = (&mut self.0, value) {
+            fields.push((Cow::Borrowed(key), v));
         }
+    }
+
+    /// A state entered (`{name, input, inputDetails}`) or exited (`{name, output, outputDetails}`).
+    pub fn state(name: &Arc<str>, document: &Value, exited: bool) -> Details {
+        Details(Repr::State {
+            name: Arc::clone(name),
+            document: document.clone(),
+            exited,
+        })
+    }
+
+    /// A result: `{[resourceType, resource,] output, outputDetails}`.
+    pub fn output(resource: Option<(&Arc<str>, &Arc<str>)>, output: &Value) -> Details {
+        Details(Repr::Output {
+            resource: resource.map(|(ty, name)| (Arc::clone(ty), Arc::clone(name))),
+            output: output.clone(),
+        })
+    }
+
+    /// Calls `f` with each field in order.
+    fn each(&self, mut f: impl FnMut(&str, Field<'_>)) {
+        match &self.0 {
+            Repr::State {
+                name,
+                document,
+                exited,
+            } => {
+                f("name", Field::Name(name));
+                if *exited {
+                    f("output", Field::Document(document));
+                    f("outputDetails", Field::NotTruncated);
+                } else {
+                    f("input", Field::Document(document));
+                    f("inputDetails", Field::NotTruncated);
+                }
+            }
+            Repr::Output { resource, output } => {
+                if let Some((ty, name)) = resource {
+                    f("resourceType", Field::Name(ty));
+                    f("resource", Field::Name(name));
+                }
+                f("output", Field::Document(output));
+                f("outputDetails", Field::NotTruncated);
+            }
+            Repr::Fields(fields) => {
+                for (k, v) in fields {
+                    f(k, Field::from(v));
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        let mut n = 0;
+        self.each(|_, _| n += 1);
+        n
     }
 
     /// One field as JSON (documents as their text).
     pub fn get(&self, field: &str) -> Option<Value> {
-        self.0.iter().find(|(k, _)| k == field).map(|(_, v)| v.to_json())
+        let mut found = None;
+        self.each(|k, v| {
+            if found.is_none() && k == field {
+                found = Some(v.to_json());
+            }
+        });
+        found
     }
 
     /// The details object as `GetExecutionHistory` shows it.
     pub fn to_json(&self) -> Value {
-        Value::Object(self.0.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect())
+        let mut m = Map::with_capacity(self.len());
+        self.each(|k, v| {
+            m.insert(k, v.to_json());
+        });
+        Value::Object(m)
     }
 }
 
@@ -102,15 +210,20 @@ impl PartialEq for Details {
 
 impl Serialize for Details {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut m = serializer.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            match v {
-                DetailValue::Json(v) => m.serialize_entry(k, v)?,
-                DetailValue::Document(d) => m.serialize_entry(k, &document_text(d))?,
-                DetailValue::Name(n) => m.serialize_entry(k, &**n)?,
-                DetailValue::NotTruncated => m.serialize_entry(k, &not_truncated_object())?,
+        let mut m = serializer.serialize_map(Some(self.len()))?;
+        let mut result = Ok(());
+        self.each(|k, v| {
+            if result.is_err() {
+                return;
             }
-        }
+            result = match v {
+                Field::Json(v) => m.serialize_entry(k, v),
+                Field::Document(d) => m.serialize_entry(k, &document_text(d)),
+                Field::Name(n) => m.serialize_entry(k, n),
+                Field::NotTruncated => m.serialize_entry(k, &not_truncated_object()),
+            };
+        });
+        result?;
         m.end()
     }
 }
@@ -123,11 +236,11 @@ impl<'de> Deserialize<'de> for Details {
 
 impl Details {
     fn from_map(m: Map) -> Details {
-        Details(
+        Details(Repr::Fields(
             m.into_iter()
                 .map(|(k, v)| (Cow::Owned(k.into()), DetailValue::Json(v)))
                 .collect(),
-        )
+        ))
     }
 }
 

@@ -14,6 +14,7 @@ pub mod definition;
 pub mod error;
 pub mod execution;
 mod hash;
+mod id_map;
 pub mod history;
 pub mod intrinsics;
 pub(crate) mod jsonata;

@@ -1,7 +1,7 @@
 //! Payload templates (`Parameters`, `ResultSelector`, `ItemSelector`): fields ending in `.$` are
 //! replaced by a path into the input, a path into the context object (`$$`) or an intrinsic call.
 
-use crate::value::{Map, Str, Value};
+use crate::value::{Map, Str, Value, string_len};
 
 use crate::error::{STATES_RUNTIME, StatesError};
 use crate::intrinsics::{self, Call};
@@ -10,7 +10,14 @@ use crate::jsonpath::JsonPath;
 #[derive(Debug, Clone)]
 pub(crate) enum Template {
     Literal(Value),
-    Object(Vec<(Str, Field)>),
+    /// Fields in order; `distinct` when no two fields give the same output name (`"a"` beside
+    /// `"a.$"`), so the output is built without looking each name up. `names_len`: the JSON text of
+    /// the output's braces, names, colons and commas.
+    Object {
+        fields: Vec<(Str, Field)>,
+        distinct: bool,
+        names_len: usize,
+    },
     Array(Vec<Template>),
 }
 
@@ -68,7 +75,21 @@ impl Template {
                         fields.push((k.clone(), Field::Static(Template::compile(val, &here, problems))));
                     }
                 }
-                Template::Object(fields)
+                let distinct = fields
+                    .iter()
+                    .enumerate()
+                    .all(|(i, (name, _))| fields[..i].iter().all(|(other, _)| other != name));
+                let names_len = 2
+                    + fields.len().saturating_sub(1)
+                    + fields
+                        .iter()
+                        .map(|(name, _)| string_len(name) + 1)
+                        .sum::<usize>();
+                Template::Object {
+                    fields,
+                    distinct,
+                    names_len,
+                }
             }
             Value::Array(items) => Template::Array(
                 items
@@ -81,6 +102,42 @@ impl Template {
         }
     }
 
+    /// An upper bound on `out.json_len()`, where `out` is this template's output for an input whose
+    /// JSON text is at most `input_len` bytes: a definite path into the input selects one part of it,
+    /// which is no longer than the whole. Only what came from elsewhere (context, intrinsics,
+    /// literals) is measured, so a template that hands on a large input costs a walk of its fields.
+    pub(crate) fn output_len_bound(&self, out: &Value, input_len: usize) -> usize {
+        match (self, out) {
+            (
+                Template::Object {
+                    fields,
+                    distinct: true,
+                    names_len,
+                },
+                Value::Object(m),
+            ) if m.len() == fields.len() => {
+                let mut len = *names_len;
+                for ((_, field), (_, v)) in fields.iter().zip(m.iter()) {
+                    len += match field {
+                        Field::Static(t) => t.output_len_bound(v, input_len),
+                        Field::Path { path, .. } if path.is_definite() && !path.is_context() => input_len,
+                        _ => v.json_len(),
+                    };
+                }
+                len
+            }
+            (Template::Array(items), Value::Array(a)) if a.len() == items.len() => {
+                2 + items.len().saturating_sub(1)
+                    + items
+                        .iter()
+                        .zip(a.iter())
+                        .map(|(t, v)| t.output_len_bound(v, input_len))
+                        .sum::<usize>()
+            }
+            _ => out.json_len(),
+        }
+    }
+
     pub(crate) fn evaluate(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
         match self {
             Template::Literal(v) => Ok(v.clone()),
@@ -89,7 +146,7 @@ impl Template {
                 .map(|t| t.evaluate(input, context))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::from),
-            Template::Object(fields) => {
+            Template::Object { fields, distinct, .. } => {
                 let mut out = Map::with_capacity(fields.len());
                 for (name, field) in fields {
                     let v = match field {
@@ -116,7 +173,11 @@ impl Template {
                             )
                         })?,
                     };
-                    out.insert(name.clone(), v);
+                    if *distinct {
+                        out.push_distinct(name.clone(), v);
+                    } else {
+                        out.insert(name.clone(), v);
+                    }
                 }
                 Ok(Value::Object(out))
             }

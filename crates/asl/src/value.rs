@@ -392,6 +392,18 @@ impl Map {
         self.node_mut(1).insert(key.into(), value)
     }
 
+    /// Appends an entry whose key the caller knows is not in the map yet (a compiled template's
+    /// distinct field names): no scan for an existing key.
+    pub(crate) fn push_distinct(&mut self, key: Str, value: Value) {
+        let node = self.node_mut(1);
+        debug_assert!(node.position(&key).is_none(), "duplicate key {key}");
+        if node.index.is_some() || node.entries.len() >= INDEX_FROM {
+            node.insert(key, value);
+        } else {
+            node.entries.push((key, value));
+        }
+    }
+
     /// Removes `key` and moves the last entry into its place, as `serde_json::Map::remove` does with
     /// `preserve_order`.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
@@ -1005,22 +1017,34 @@ fn number_len(n: &Number) -> usize {
 
 /// A quoted string with serde_json's escapes: `\"`, `\\` and the short forms of `\b \f \n \r \t`
 /// take two bytes, other control characters six (`\u001f`).
-fn string_len(s: &str) -> usize {
-    // Escapes are rare: one branch-free pass that the compiler vectorises finds whether there are any.
+pub(crate) fn string_len(s: &str) -> usize {
+    // Escapes are rare. Short strings (names, ids) are checked byte by byte; a long one in one
+    // branch-free pass that the compiler vectorises, whose set-up would cost more on a short one.
+    let needs_escape = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    if s.len() < 32 {
+        if !s.bytes().any(needs_escape) {
+            return 2 + s.len();
+        }
+        return 2 + s.len() + escapes_len(s);
+    }
     let plain = s
         .bytes()
         .fold(true, |plain, b| plain & (b >= 0x20) & (b != b'"') & (b != b'\\'));
     if plain {
         return 2 + s.len();
     }
-    2 + s.len()
-        + s.bytes()
-            .map(|b| match b {
-                b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => 1,
-                0..=0x1f => 5,
-                _ => 0,
-            })
-            .sum::<usize>()
+    2 + s.len() + escapes_len(s)
+}
+
+/// The bytes escaping adds to `s`.
+fn escapes_len(s: &str) -> usize {
+    s.bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => 1,
+            0..=0x1f => 5,
+            _ => 0,
+        })
+        .sum::<usize>()
 }
 
 /// `serde_json::json!`, built as a shared [`Value`].

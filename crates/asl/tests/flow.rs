@@ -126,6 +126,44 @@ async fn wait_seconds_path_and_timestamps() {
     );
 }
 
+/// A wait or back-off read from the input can be longer than the clock reaches; it saturates at the
+/// clock's last second rather than overflowing (an overflow was a panic).
+#[tokio::test]
+async fn waits_and_back_offs_beyond_the_clock_end_at_its_last_second() {
+    let c = clock();
+    let inv = ScriptInvoker::new(&c, |r, _| match r.parameters["fail"].as_bool() {
+        Some(true) => Err(TaskFailure::new("Boom", "always")),
+        _ => Ok(json!("done")),
+    });
+    let h = Harness::new(inv, c);
+    let m = machine(json!({
+        "StartAt": "Forever",
+        "States": {
+            "Forever": {"Type": "Wait", "SecondsPath": "$.delay", "Next": "Again"},
+            "Again": {"Type": "Wait", "Seconds": 99999999, "Next": "Call"},
+            "Call": {
+                "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f",
+                "Parameters": {"fail.$": "$.fail"},
+                "TimeoutSecondsPath": "$.delay",
+                "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 99999999, "BackoffRate": 1e300,
+                           "MaxAttempts": 3}],
+                "End": true
+            }
+        }
+    }));
+    let exec = h
+        .run(&m, "long", json!({"delay": u64::MAX, "fail": true}))
+        .await;
+    assert_eq!(failure(&exec).0, "Boom");
+    let last = h.events("long").last().expect("events").timestamp;
+    assert_eq!(last, datetime!(9999-12-31 23:59:59 UTC));
+
+    let exec = h
+        .run(&m, "long-ok", json!({"delay": i64::MAX as u64 + 1, "fail": false}))
+        .await;
+    assert_eq!(output(&exec), json!("done"));
+}
+
 #[tokio::test]
 async fn parallel_results_in_branch_order() {
     let c = clock();
