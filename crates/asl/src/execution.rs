@@ -97,19 +97,44 @@ impl ExecutionContext {
             for part in [prefix, ":execution:", machine_name, ":", execution_name] {
                 arn.push_str(part);
             }
-            (arn, machine_name.to_owned())
+            (arn, machine_name)
         } else {
-            (
-                format!("{state_machine_arn}:{execution_name}"),
-                state_machine_arn.to_owned(),
-            )
+            (format!("{state_machine_arn}:{execution_name}"), state_machine_arn)
         };
         ExecutionContext {
             execution_arn: execution_arn.into(),
             name: Arc::from(execution_name),
             state_machine_arn: Arc::from(state_machine_arn),
-            state_machine_name: sm_name.into(),
+            state_machine_name: Arc::from(sm_name),
             role_arn: None,
+            start_time,
+            redrive_count: 0,
+        }
+    }
+
+    /// The context of another execution of the same state machine (same role), sharing the
+    /// machine's ARN and name with this one.
+    pub fn next(&self, execution_name: &str, start_time: OffsetDateTime) -> Self {
+        // Both shapes of execution ARN `new` derives end in `:NAME`.
+        let Some(base) = self
+            .execution_arn
+            .strip_suffix(&*self.name)
+            .filter(|base| base.ends_with(':'))
+        else {
+            return ExecutionContext {
+                role_arn: self.role_arn.clone(),
+                ..ExecutionContext::new(&self.state_machine_arn, execution_name, start_time)
+            };
+        };
+        let mut execution_arn = String::with_capacity(base.len() + execution_name.len());
+        execution_arn.push_str(base);
+        execution_arn.push_str(execution_name);
+        ExecutionContext {
+            execution_arn: execution_arn.into(),
+            name: Arc::from(execution_name),
+            state_machine_arn: Arc::clone(&self.state_machine_arn),
+            state_machine_name: Arc::clone(&self.state_machine_name),
+            role_arn: self.role_arn.clone(),
             start_time,
             redrive_count: 0,
         }
@@ -495,7 +520,8 @@ impl Execution {
             });
             exec.pump(machine);
         }
-        let cmds = exec.take_commands();
+        exec.retain_live_commands();
+        let cmds = std::mem::take(&mut exec.commands);
         (exec, cmds)
     }
 
@@ -507,10 +533,34 @@ impl Execution {
         event: ExternalEvent,
         now: OffsetDateTime,
     ) -> Vec<Command> {
+        let mut commands = Vec::new();
+        self.apply_into(machine, event, now, &mut commands);
+        commands
+    }
+
+    /// [`apply`](Self::apply), writing the commands into `commands` (emptied first), so a driver
+    /// reuses one buffer for every event.
+    pub fn apply_into(
+        &mut self,
+        machine: &StateMachine,
+        event: ExternalEvent,
+        now: OffsetDateTime,
+        commands: &mut Vec<Command>,
+    ) {
+        commands.clear();
         self.now = now;
         if !self.status.is_running() {
-            return Vec::new();
+            return;
         }
+        // Commands collect in `self.commands`, which borrows the caller's buffer for this event.
+        std::mem::swap(&mut self.commands, commands);
+        self.handle(machine, event);
+        self.pump(machine);
+        self.retain_live_commands();
+        std::mem::swap(&mut self.commands, commands);
+    }
+
+    fn handle(&mut self, machine: &StateMachine, event: ExternalEvent) {
         match event {
             ExternalEvent::TaskSucceeded { task_id, output } => {
                 self.on_task_returned(machine, task_id, output)
@@ -541,8 +591,6 @@ impl Execution {
             }
             ExternalEvent::TimerFired { timer_id } => self.on_timer(machine, timer_id),
         }
-        self.pump(machine);
-        self.take_commands()
     }
 
     /// `StopExecution`: aborts whatever runs and ends the execution as `Aborted`.
@@ -663,6 +711,13 @@ impl Execution {
         std::mem::replace(&mut self.new_events, Vec::with_capacity(EVENTS_PER_TASK))
     }
 
+    /// The events recorded since the last call, moved into `events` (emptied first); the
+    /// execution keeps the buffer `events` had, so a driver passes the same two back and forth.
+    pub fn take_new_events_into(&mut self, events: &mut Vec<HistoryEvent>) {
+        events.clear();
+        std::mem::swap(&mut self.new_events, events);
+    }
+
     // -----------------------------------------------------------------------------------------------
     // Plumbing
 
@@ -672,14 +727,13 @@ impl Execution {
         id
     }
 
-    fn take_commands(&mut self) -> Vec<Command> {
+    fn retain_live_commands(&mut self) {
         // Commands issued earlier in the batch may already be moot (a sibling branch failed).
         let (tasks, timers) = (&self.tasks, &self.timers);
         self.commands.retain(|c| match c {
             Command::InvokeTask { task_id, .. } => tasks.contains_key(task_id),
             Command::StartTimer { timer_id, .. } => timers.contains_key(timer_id),
         });
-        std::mem::take(&mut self.commands)
     }
 
     fn emit(&mut self, frame: Option<u64>, ty: EventType, details: Option<Details>) -> u64 {
@@ -843,17 +897,19 @@ impl Execution {
             None => ("", self.now, 0),
         };
         // Only the fields the state can read are built; the others are absent, which no path can tell.
-        let mut ctx = crate::value::Map::new();
+        let mut ctx = crate::value::Map::with_capacity(3);
         let mut part = |name: &str, fields: &[(u16, &str, &dyn Fn() -> Value)]| {
-            let mut object = crate::value::Map::new();
+            let read = fields.iter().filter(|(bit, _, _)| reads.has(*bit)).count();
+            if read == 0 {
+                return;
+            }
+            let mut object = crate::value::Map::with_capacity(read);
             for (bit, key, value) in fields {
                 if reads.has(*bit) {
                     object.insert(*key, value());
                 }
             }
-            if !object.is_empty() {
-                ctx.insert(name, Value::Object(object));
-            }
+            ctx.insert(name, Value::Object(object));
         };
         let text = |s: &Arc<str>| Value::from(Arc::clone(s));
         part(
@@ -910,7 +966,7 @@ impl Execution {
             );
         }
         let ctx = Value::Object(ctx);
-        let mut env = crate::value::Map::new();
+        let mut env = crate::value::Map::with_capacity(2);
         env.insert(ENV_CONTEXT, ctx);
         env.insert(ENV_VARIABLES, Value::Object(self.visible_vars(fid)));
         Value::Object(env)
@@ -918,6 +974,9 @@ impl Execution {
 
     /// The variables a frame sees: its own over its ancestors'.
     fn visible_vars(&self, fid: u64) -> crate::value::Map {
+        if !self.has_visible_vars(fid) {
+            return crate::value::Map::new();
+        }
         let mut chain = Vec::new();
         let mut cur = Some(fid);
         while let Some(id) = cur {
@@ -2613,6 +2672,21 @@ fn describe(t: &JTemplate) -> String {
 #[cfg(test)]
 mod tests {
     use super::ExecutionContext;
+
+    #[test]
+    fn the_next_execution_shares_the_machine_and_derives_its_arn_the_same_way() {
+        let t = time::macros::datetime!(2024-01-01 0:00 UTC);
+        for machine in [
+            "arn:aws:states:eu-west-1:123456789012:stateMachine:Checkout",
+            "arn:aws:states:eu-west-1:123456789012:stateMachine:Checkout:v2",
+            "not-an-arn",
+        ] {
+            let first = ExecutionContext::new(machine, "a", t);
+            let next = first.next("second-run", t);
+            assert_eq!(next, ExecutionContext::new(machine, "second-run", t));
+            assert!(std::sync::Arc::ptr_eq(&next.state_machine_arn, &first.state_machine_arn));
+        }
+    }
 
     #[test]
     fn execution_arns_derive_from_the_state_machine_arn() {

@@ -73,6 +73,8 @@ pub struct JsonPath {
     /// `$name...`: a path into the workflow variable `name`.
     variable: Option<String>,
     segments: Vec<Segment>,
+    /// Names and indexes only: see [`JsonPath::is_definite`].
+    definite: bool,
 }
 
 /// Key under which an evaluation environment document carries the context object. A plain context
@@ -152,11 +154,15 @@ impl JsonPath {
                 c => return Err(syntax(&format!("unexpected character '{c}'"))),
             }
         }
+        let definite = segments
+            .iter()
+            .all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)));
         Ok(JsonPath {
             text: text.to_owned(),
             context,
             variable,
             segments,
+            definite,
         })
     }
 
@@ -195,9 +201,7 @@ impl JsonPath {
     /// A definite path names at most one node; an indefinite one (wildcards, slices, unions,
     /// descendants) always yields an array of matches.
     pub fn is_definite(&self) -> bool {
-        self.segments
-            .iter()
-            .all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)))
+        self.definite
     }
 
     /// A reference path (ASL term) can be used to *write* a value: only names and indexes.

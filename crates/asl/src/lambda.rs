@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use crate::json;
 use crate::value::Value;
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use time::OffsetDateTime;
 
 use crate::intrinsics::uuid_v4;
@@ -175,7 +176,8 @@ impl LambdaRegistry {
         self.functions.get(name).cloned()
     }
 
-    async fn call(&self, function: &str, payload: Value, req: &TaskRequest) -> Result<Value, TaskFailure> {
+    /// The function a task names, or Lambda's `ResourceNotFoundException`.
+    fn function(&self, function: &str, req: &TaskRequest) -> Result<Arc<dyn LambdaFunction>, TaskFailure> {
         let Some(f) = self.lookup(function) else {
             let arn = if function.starts_with("arn:") {
                 function.to_owned()
@@ -198,7 +200,7 @@ impl LambdaRegistry {
                 ),
             ));
         };
-        invoke_function(f, payload).await
+        Ok(f)
     }
 }
 
@@ -213,16 +215,29 @@ async fn invoke_function(f: Arc<dyn LambdaFunction>, payload: Value) -> Result<V
     })
 }
 
-#[async_trait]
 impl TaskInvoker for LambdaRegistry {
-    async fn invoke(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
+    fn invoke(&self, req: TaskRequest) -> BoxFuture<'static, Result<Value, TaskFailure>> {
+        match self.prepare(req) {
+            Ok((function, payload, envelope)) => Box::pin(async move {
+                let output = invoke_function(function, payload).await?;
+                Ok(if envelope { wrap_invoke_result(output) } else { output })
+            }),
+            Err(failure) => Box::pin(std::future::ready(Err(failure))),
+        }
+    }
+}
+
+impl LambdaRegistry {
+    /// What an invocation calls, with which payload, and whether its result comes back in the
+    /// `lambda:invoke` envelope; resolved before the invocation starts, so its future owns them.
+    fn prepare(&self, req: TaskRequest) -> Result<(Arc<dyn LambdaFunction>, Value, bool), TaskFailure> {
         if let Some(r) = self.remembered(&req.resource)
             && r.is_function_arn
         {
-            return invoke_function(r.function, req.parameters.clone()).await;
+            return Ok((r.function, req.parameters, false));
         }
         if is_function_arn(&req.resource) {
-            return self.call(&req.resource, req.parameters.clone(), &req).await;
+            return Ok((self.function(&req.resource, &req)?, req.parameters, false));
         }
         if lambda_invoke_integration(&req.resource) {
             let Some(function) = req.parameters.get("FunctionName").and_then(Value::as_str) else {
@@ -243,8 +258,7 @@ impl TaskInvoker for LambdaRegistry {
                 .get("Payload")
                 .cloned()
                 .unwrap_or_else(|| json!({}));
-            let output = self.call(&function, payload, &req).await?;
-            return Ok(wrap_invoke_result(output));
+            return Ok((self.function(&function, &req)?, payload, true));
         }
         Err(TaskFailure::new(
             "States.TaskFailed",

@@ -2,8 +2,11 @@
 //! [`Clock`], records every batch of transitions through an [`ExecutionSink`] before acting on it, and
 //! routes task-token callbacks to the executions it drives.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 
 use crate::value::Value;
 use async_trait::async_trait;
@@ -45,9 +48,9 @@ impl TaskFailure {
     }
 }
 
-#[async_trait]
 pub trait TaskInvoker: Send + Sync {
-    async fn invoke(&self, request: TaskRequest) -> Result<Value, TaskFailure>;
+    /// Starts one invocation. The future owns what it needs, so the runner holds it as it is.
+    fn invoke(&self, request: TaskRequest) -> BoxFuture<'static, Result<Value, TaskFailure>>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -264,6 +267,76 @@ pub enum CallbackError {
 
 type CallbackMap = HashMap<String, mpsc::UnboundedSender<ExternalEvent>>;
 
+/// A task invocation in flight, answering with the event its outcome is.
+struct Invocation {
+    task_id: TaskId,
+    future: BoxFuture<'static, Result<Value, TaskFailure>>,
+}
+
+impl Future for Invocation {
+    type Output = ExternalEvent;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<ExternalEvent> {
+        let task_id = self.task_id;
+        self.future.as_mut().poll(cx).map(|outcome| match outcome {
+            Ok(output) => ExternalEvent::TaskSucceeded { task_id, output },
+            Err(f) => ExternalEvent::TaskFailed {
+                task_id,
+                error: f.error,
+                cause: f.cause,
+            },
+        })
+    }
+}
+
+/// The channel task-token callbacks reach one driven execution through.
+type Callbacks = Option<(
+    mpsc::UnboundedSender<ExternalEvent>,
+    mpsc::UnboundedReceiver<ExternalEvent>,
+)>;
+
+/// The next invocation to finish, or never when none is running.
+async fn next_outcome(inflight: &mut Option<FuturesUnordered<Invocation>>) -> Option<ExternalEvent> {
+    match inflight {
+        Some(set) => set.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next callback, or never when the execution has not waited on a token.
+async fn callback(callbacks: &mut Callbacks) -> Option<ExternalEvent> {
+    match callbacks {
+        Some((_, rx)) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Timers an execution has asked for, earliest first. An execution holds few at a time (a task's
+/// time-out, a wait), so a sorted vector.
+#[derive(Default)]
+struct TimerQueue(Vec<(OffsetDateTime, TimerId)>);
+
+impl TimerQueue {
+    fn insert(&mut self, at: OffsetDateTime, id: TimerId) {
+        let i = self.0.partition_point(|&t| t < (at, id));
+        self.0.insert(i, (at, id));
+    }
+
+    fn first(&self) -> Option<(OffsetDateTime, TimerId)> {
+        self.0.first().copied()
+    }
+
+    fn pop_first(&mut self) {
+        if !self.0.is_empty() {
+            self.0.remove(0);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Drives executions. Cheap to clone; clones share invoker, sink, clock and callback routing.
 #[derive(Clone)]
 pub struct Runner {
@@ -355,16 +428,12 @@ impl Runner {
         tx.send(event).map_err(|_| CallbackError::UnknownToken)
     }
 
-    fn sync_tokens(
-        &self,
-        exec: &Execution,
-        tx: &mpsc::UnboundedSender<ExternalEvent>,
-        mine: &mut Vec<String>,
-    ) {
+    fn sync_tokens(&self, exec: &Execution, callbacks: &mut Callbacks, mine: &mut Vec<String>) {
         // Most steps neither wait on a token nor waited on one before: nothing to register.
         if mine.is_empty() && !(exec.status().is_running() && exec.has_waiting_task_tokens()) {
             return;
         }
+        let tx = &callbacks.get_or_insert_with(mpsc::unbounded_channel).0;
         let now_waiting = if exec.status().is_running() {
             exec.waiting_task_tokens()
         } else {
@@ -389,34 +458,37 @@ impl Runner {
         mut cmds: Vec<Command>,
         mode: DriveMode,
     ) -> Result<Execution, RunnerError> {
-        let (tx, mut rx) = mpsc::unbounded_channel::<ExternalEvent>();
+        // Made when the execution first waits on a task token; most never do.
+        let mut callbacks: Callbacks = None;
         let mut tokens: Vec<String> = Vec::new();
-        let mut inflight: FuturesUnordered<BoxFuture<'static, ExternalEvent>> = FuturesUnordered::new();
+        // Invocations still running after their first poll; made for the first such one (an
+        // in-process handler usually finishes at once, and an empty set costs two allocations).
+        let mut inflight: Option<FuturesUnordered<Invocation>> = None;
+        // One buffer carries every batch of events to the sink.
+        let mut events = Vec::new();
         // Outcomes of invocations that finished on their first poll (in-process handlers usually do),
         // applied in order without a trip through `inflight`.
         let mut ready: VecDeque<ExternalEvent> = VecDeque::new();
         // Timers wait here, earliest first, and only the earliest one the execution still has is
         // slept on, once nothing else is ready: most task time-outs are moot before their task's
         // first poll ends, and arming each in the clock cost a timer-wheel update and a driver wake-up.
-        let mut timers: BTreeSet<(OffsetDateTime, TimerId)> = BTreeSet::new();
+        let mut timers = TimerQueue::default();
         let result = loop {
             // The batch is dropped once recorded: held across the wait below, it would keep every
             // document the batch's events share alive for as long as the execution is parked.
-            let events = exec.take_new_events();
+            exec.take_new_events_into(&mut events);
             let recorded = self.sink.record(&exec, &events).await;
-            drop(events);
+            events.clear();
             if let Err(e) = recorded {
                 break Err(RunnerError::Sink(e));
             }
-            self.sync_tokens(&exec, &tx, &mut tokens);
+            self.sync_tokens(&exec, &mut callbacks, &mut tokens);
             if !exec.status().is_running() {
                 break Ok(());
             }
             for cmd in cmds.drain(..) {
                 match cmd {
-                    Command::StartTimer { timer_id, fire_at } => {
-                        timers.insert((fire_at, timer_id));
-                    }
+                    Command::StartTimer { timer_id, fire_at } => timers.insert(fire_at, timer_id),
                     Command::InvokeTask {
                         task_id,
                         resource,
@@ -436,14 +508,14 @@ impl Runner {
                         // A pending invocation is polled again by `inflight` (new futures always
                         // are), which registers the real waker; the no-op one is never relied on.
                         let mut first = std::task::Context::from_waker(futures::task::noop_waker_ref());
-                        match invocation.as_mut().poll(&mut first) {
-                            std::task::Poll::Ready(ev) => ready.push_back(ev),
-                            std::task::Poll::Pending => inflight.push(invocation),
+                        match Pin::new(&mut invocation).poll(&mut first) {
+                            Poll::Ready(ev) => ready.push_back(ev),
+                            Poll::Pending => inflight.get_or_insert_with(FuturesUnordered::new).push(invocation),
                         }
                     }
                 }
             }
-            while let Some(&(_, id)) = timers.first() {
+            while let Some((_, id)) = timers.first() {
                 if exec.timer_fire_at(id).is_some() {
                     break;
                 }
@@ -455,24 +527,24 @@ impl Runner {
                 // gone every accepted callback is already in `rx`, and none can be lost.
                 self.unregister(&tokens);
                 tokens.clear();
-                match rx.try_recv() {
-                    Ok(ev) => {
-                        cmds = exec.apply(&machine, ev, self.clock.now());
+                match callbacks.as_mut().map(|(_, rx)| rx.try_recv()) {
+                    Some(Ok(ev)) => {
+                        exec.apply_into(&machine, ev, self.clock.now(), &mut cmds);
                         continue;
                     }
-                    Err(_) => break Ok(()),
+                    _ => break Ok(()),
                 }
             }
             if let Some(ev) = ready.pop_front() {
-                cmds = exec.apply(&machine, ev, self.clock.now());
+                exec.apply_into(&machine, ev, self.clock.now(), &mut cmds);
                 continue;
             }
-            if inflight.is_empty() && tokens.is_empty() && timers.is_empty() {
+            if inflight.as_ref().is_none_or(FuturesUnordered::is_empty) && tokens.is_empty() && timers.is_empty() {
                 break Err(RunnerError::Stalled {
                     execution_arn: exec.context().execution_arn.to_string(),
                 });
             }
-            let next_timer = timers.first().copied();
+            let next_timer = timers.first();
             let event = loop {
                 let due = async {
                     match next_timer {
@@ -485,8 +557,8 @@ impl Runner {
                 };
                 tokio::select! {
                     biased;
-                    Some(ev) = inflight.next() => break ev,
-                    Some(ev) = rx.recv() => break ev,
+                    Some(ev) = next_outcome(&mut inflight) => break ev,
+                    Some(ev) = callback(&mut callbacks) => break ev,
                     timer_id = due => {
                         timers.pop_first();
                         break ExternalEvent::TimerFired { timer_id };
@@ -494,7 +566,7 @@ impl Runner {
                     _ = self.clock.on_idle() => {}
                 }
             };
-            cmds = exec.apply(&machine, event, self.clock.now());
+            exec.apply_into(&machine, event, self.clock.now(), &mut cmds);
         };
         self.unregister(&tokens);
         result.map(|()| exec)
@@ -507,18 +579,10 @@ impl Runner {
         }
     }
 
-    fn invoke_task(&self, task_id: TaskId, request: TaskRequest) -> BoxFuture<'static, ExternalEvent> {
-        let invoker = self.invoker.clone();
-        async move {
-            match invoker.invoke(request).await {
-                Ok(output) => ExternalEvent::TaskSucceeded { task_id, output },
-                Err(f) => ExternalEvent::TaskFailed {
-                    task_id,
-                    error: f.error,
-                    cause: f.cause,
-                },
-            }
+    fn invoke_task(&self, task_id: TaskId, request: TaskRequest) -> Invocation {
+        Invocation {
+            task_id,
+            future: self.invoker.invoke(request),
         }
-        .boxed()
     }
 }

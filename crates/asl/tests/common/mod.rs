@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
+use futures::future::BoxFuture;
 use stepcart_asl::Value;
 use stepcart_asl::{
     Clock, DriveMode, Execution, ExecutionContext, ExecutionStatus, HistoryEvent, MemorySink, Runner,
@@ -30,7 +30,7 @@ type Handler = dyn Fn(&TaskRequest, u32) -> Result<Value, TaskFailure> + Send + 
 
 /// A task invoker driven by a closure; records every call with the virtual time it happened at.
 pub struct ScriptInvoker {
-    handler: Box<Handler>,
+    handler: Arc<Handler>,
     pub calls: Mutex<Vec<(TaskRequest, OffsetDateTime)>>,
     clock: VirtualClock,
     /// Optional virtual delay before answering, per call.
@@ -43,7 +43,7 @@ impl ScriptInvoker {
         handler: impl Fn(&TaskRequest, u32) -> Result<Value, TaskFailure> + Send + Sync + 'static,
     ) -> Arc<Self> {
         Arc::new(ScriptInvoker {
-            handler: Box::new(handler),
+            handler: Arc::new(handler),
             calls: Mutex::new(Vec::new()),
             clock: clock.clone(),
             delay: Mutex::new(None),
@@ -69,19 +69,22 @@ impl ScriptInvoker {
     }
 }
 
-#[async_trait]
 impl TaskInvoker for ScriptInvoker {
-    async fn invoke(&self, request: TaskRequest) -> Result<Value, TaskFailure> {
+    fn invoke(&self, request: TaskRequest) -> BoxFuture<'static, Result<Value, TaskFailure>> {
         let n = {
             let mut calls = self.calls.lock().expect("lock");
             calls.push((request.clone(), self.clock.now()));
             u32::try_from(calls.len()).expect("few calls")
         };
         let delay = *self.delay.lock().expect("lock");
-        if let Some(d) = delay {
-            self.clock.sleep_until(self.clock.now() + d).await;
-        }
-        (self.handler)(&request, n)
+        let sleep = delay.map(|d| self.clock.sleep_until(self.clock.now() + d));
+        let handler = Arc::clone(&self.handler);
+        Box::pin(async move {
+            if let Some(sleep) = sleep {
+                sleep.await;
+            }
+            handler(&request, n)
+        })
     }
 }
 

@@ -2,8 +2,13 @@
 //!
 //! * Throughput (default): runs the definition `--iterations` times with `--concurrency` executions in
 //!   flight. `--concurrency 1` runs on a current-thread tokio runtime (single-threaded: one core);
-//!   a higher concurrency runs on a multi-thread runtime with `--threads` workers (default: every
-//!   core). `--threads 1` forces the current-thread runtime at any concurrency.
+//!   a higher concurrency runs on `--threads` threads (default: every core; `--threads 1` forces one
+//!   current-thread runtime at any concurrency). `--layout per-thread` (the default) gives each
+//!   thread its own current-thread runtime and its own copy of the definition, input, stub functions
+//!   and sink, and splits the iterations and the concurrency between them: nothing is shared between
+//!   cores, as in a thread-per-core deployment. `--layout shared` runs one multi-thread runtime whose
+//!   workers share one parsed definition (reference counts on its names, keys and literals are then
+//!   written from every core).
 //! * Memory (`--park K`): starts K executions that all stop at a `.waitForTaskToken` task and reports
 //!   the growth of the process's resident set (`VmRSS` in `/proc/self/status`) divided by K.
 //!   `--park-mode snapshot` drives each with `DriveMode::UntilIdle` and keeps the returned `Execution`
@@ -68,6 +73,17 @@ pub struct BenchArgs {
     /// What is kept for each parked execution.
     #[arg(long, value_enum, default_value_t = ParkMode::Snapshot)]
     pub park_mode: ParkMode,
+    /// How more than one thread runs the throughput measurement.
+    #[arg(long, value_enum, default_value_t = Layout::PerThread)]
+    pub layout: Layout,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Layout {
+    /// One current-thread runtime per thread, each with its own definition, input, stubs and sink.
+    PerThread,
+    /// One multi-thread runtime; every worker shares one definition, input, stub set and sink.
+    Shared,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -99,7 +115,6 @@ fn run_blocking(args: BenchArgs) -> Result<Outcome, UsageError> {
             "--iterations and --concurrency must be at least 1".to_owned(),
         ));
     }
-    let setup = Setup::load(&args)?;
     let threads = args
         .threads
         .unwrap_or(if args.concurrency == 1 && args.park_mode == ParkMode::Snapshot {
@@ -108,6 +123,12 @@ fn run_blocking(args: BenchArgs) -> Result<Outcome, UsageError> {
             std::thread::available_parallelism().map_or(1, usize::from)
         })
         .max(1);
+    if args.park.is_none() && threads > 1 && args.layout == Layout::PerThread {
+        let (report, outcome) = throughput_per_thread(&args, threads)?;
+        println!("{report}");
+        return Ok(outcome);
+    }
+    let setup = Setup::load(&args)?;
     let runtime = if threads == 1 {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
     } else {
@@ -301,20 +322,47 @@ impl Tally {
     }
 }
 
+/// What one runtime measured.
+struct Measured {
+    tally: Tally,
+    latencies: Vec<u32>,
+    events: u64,
+    records: u64,
+}
+
+impl Measured {
+    fn merge(&mut self, other: Measured) {
+        self.tally.merge(other.tally);
+        self.latencies.extend(other.latencies);
+        self.events += other.events;
+        self.records += other.records;
+    }
+}
+
+/// The warm-up's report when an execution of it did not succeed.
+fn warmup_failure(setup: &Setup, warmup: u64, tally: &Tally) -> Option<Value> {
+    (tally.not_succeeded > 0).then(|| {
+        json!({
+            "definition": setup.definition,
+            "warmup": warmup,
+            "succeeded": tally.succeeded,
+            "notSucceeded": tally.not_succeeded,
+            "firstFailure": tally.first_failure,
+        })
+    })
+}
+
+fn warmup_count(args: &BenchArgs) -> u64 {
+    args.warmup.unwrap_or((args.iterations / 10).min(1000))
+}
+
 async fn throughput(setup: &Setup, args: &BenchArgs, threads: usize) -> Result<(Value, Outcome), UsageError> {
     let sink = Arc::new(CountingSink::default());
     let runner = setup.runner(sink.clone());
-    let warmup = args.warmup.unwrap_or((args.iterations / 10).min(1000));
+    let warmup = warmup_count(args);
     if warmup > 0 {
         let (tally, _) = run_batch(setup, &runner, "warmup", warmup, args.concurrency).await;
-        if tally.not_succeeded > 0 {
-            let report = json!({
-                "definition": setup.definition,
-                "warmup": warmup,
-                "succeeded": tally.succeeded,
-                "notSucceeded": tally.not_succeeded,
-                "firstFailure": tally.first_failure,
-            });
+        if let Some(report) = warmup_failure(setup, warmup, &tally) {
             return Ok((report, Outcome::Failed));
         }
     }
@@ -322,32 +370,128 @@ async fn throughput(setup: &Setup, args: &BenchArgs, threads: usize) -> Result<(
     let events_before = sink.events.load(Ordering::Relaxed);
     let rss_before = rss_bytes();
     let started = Instant::now();
-    let (tally, mut latencies) = run_batch(setup, &runner, "bench", args.iterations, args.concurrency).await;
+    let (tally, latencies) = run_batch(setup, &runner, "bench", args.iterations, args.concurrency).await;
     let seconds = started.elapsed().as_secs_f64();
+    let measured = Measured {
+        tally,
+        latencies,
+        events: sink.events.load(Ordering::Relaxed) - events_before,
+        records: sink.records.load(Ordering::Relaxed) - records_before,
+    };
+    let layout = if threads == 1 { None } else { Some("shared") };
+    Ok(report(args, &runtime_name(threads), layout, warmup, seconds, measured, rss_before))
+}
+
+/// `--layout per-thread`: each thread loads its own copy of everything, warms up, waits for the
+/// others, then runs its share; the time is from the common start to the last thread's end.
+fn throughput_per_thread(args: &BenchArgs, threads: usize) -> Result<(Value, Outcome), UsageError> {
+    let threads = threads.min(args.concurrency);
+    let share = |total: u64, t: usize| total / threads as u64 + u64::from((t as u64) < total % threads as u64);
+    let start = Arc::new(std::sync::Barrier::new(threads + 1));
+    let warmup = warmup_count(args);
+    let mut workers = Vec::with_capacity(threads);
+    for t in 0..threads {
+        let setup = Setup::load(args)?;
+        let iterations = share(args.iterations, t);
+        let concurrency = usize::try_from(share(args.concurrency as u64, t)).unwrap_or(1).max(1);
+        let start = Arc::clone(&start);
+        let worker = std::thread::Builder::new()
+            .name(format!("bench-{t}"))
+            .spawn(move || -> Result<Result<Measured, Value>, String> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("cannot start the benchmark runtime: {e}"))?;
+                runtime.block_on(async {
+                    let sink = Arc::new(CountingSink::default());
+                    let runner = setup.runner(sink.clone());
+                    let prefix = format!("t{t}");
+                    let warmed = if warmup > 0 {
+                        let (tally, _) =
+                            run_batch(&setup, &runner, &format!("warmup-{prefix}"), warmup, concurrency).await;
+                        warmup_failure(&setup, warmup, &tally)
+                    } else {
+                        None
+                    };
+                    // Every thread passes the barrier, failed warm-up or not, so none waits forever.
+                    start.wait();
+                    if let Some(report) = warmed {
+                        return Ok(Err(report));
+                    }
+                    let (records, events) = (sink.records.load(Ordering::Relaxed), sink.events.load(Ordering::Relaxed));
+                    let (tally, latencies) =
+                        run_batch(&setup, &runner, &format!("bench-{prefix}"), iterations, concurrency).await;
+                    Ok(Ok(Measured {
+                        tally,
+                        latencies,
+                        events: sink.events.load(Ordering::Relaxed) - events,
+                        records: sink.records.load(Ordering::Relaxed) - records,
+                    }))
+                })
+            })
+            .map_err(|e| UsageError::Usage(format!("cannot start a benchmark thread: {e}")))?;
+        workers.push(worker);
+    }
+    let rss_before = rss_bytes();
+    start.wait();
+    let started = Instant::now();
+    let mut all: Option<Measured> = None;
+    let mut failed_warmup = None;
+    for worker in workers {
+        let measured = worker
+            .join()
+            .map_err(|_| UsageError::Usage("a benchmark thread panicked".to_owned()))?
+            .map_err(UsageError::Usage)?;
+        match measured {
+            Ok(m) => match &mut all {
+                Some(a) => a.merge(m),
+                None => all = Some(m),
+            },
+            Err(report) => failed_warmup = Some(report),
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(report) = failed_warmup {
+        return Ok((report, Outcome::Failed));
+    }
+    let measured = all.ok_or_else(|| UsageError::Usage("no benchmark thread ran".to_owned()))?;
+    let runtime = format!("{threads} threads, a current-thread runtime each");
+    Ok(report(args, &runtime, Some("per-thread"), warmup, seconds, measured, rss_before))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    args: &BenchArgs,
+    runtime: &str,
+    layout: Option<&str>,
+    warmup: u64,
+    seconds: f64,
+    mut measured: Measured,
+    rss_before: Option<u64>,
+) -> (Value, Outcome) {
     let rss_after = rss_bytes();
-    latencies.sort_unstable();
+    measured.latencies.sort_unstable();
     let n = args.iterations as f64;
-    let events = sink.events.load(Ordering::Relaxed) - events_before;
-    let records = sink.records.load(Ordering::Relaxed) - records_before;
     let report = json!({
-        "definition": setup.definition,
+        "definition": args.definition.display().to_string(),
         "iterations": args.iterations,
         "concurrency": args.concurrency,
-        "runtime": runtime_name(threads),
+        "runtime": runtime,
+        "layout": layout,
         "warmup": warmup,
         "seconds": round(seconds, 4),
         "executionsPerSecond": round(n / seconds, 1),
-        "p50Micros": percentile(&latencies, 0.50),
-        "p99Micros": percentile(&latencies, 0.99),
-        "succeeded": tally.succeeded,
-        "notSucceeded": tally.not_succeeded,
-        "firstFailure": tally.first_failure,
-        "historyEventsPerExecution": round(events as f64 / n, 2),
-        "sinkRecordsPerExecution": round(records as f64 / n, 2),
+        "p50Micros": percentile(&measured.latencies, 0.50),
+        "p99Micros": percentile(&measured.latencies, 0.99),
+        "succeeded": measured.tally.succeeded,
+        "notSucceeded": measured.tally.not_succeeded,
+        "firstFailure": measured.tally.first_failure,
+        "historyEventsPerExecution": round(measured.events as f64 / n, 2),
+        "sinkRecordsPerExecution": round(measured.records as f64 / n, 2),
         "rssGrowthBytes": rss_after.zip(rss_before).map(|(a, b)| a.saturating_sub(b)),
         "sink": SINK_NOTE,
     });
-    Ok((report, tally.outcome()))
+    (report, measured.tally.outcome())
 }
 
 /// Runs `count` executions with `concurrency` in flight; returns the tally and each latency in µs.
@@ -365,7 +509,8 @@ async fn run_batch(
         let runner = runner.clone();
         let machine = setup.machine.clone();
         let input = setup.input.clone();
-        let machine_arn = setup.machine_arn.clone();
+        // Each execution's context derives from this one, sharing the machine's ARN and name.
+        let machine_ctx = ExecutionContext::new(&setup.machine_arn, prefix, time::OffsetDateTime::now_utc());
         let prefix = prefix.to_owned();
         workers.push(tokio::spawn(async move {
             let mut tally = Tally::default();
@@ -376,7 +521,7 @@ async fn run_batch(
                     break;
                 }
                 let name = format!("{prefix}-{i}");
-                let ctx = ExecutionContext::new(&machine_arn, &name, time::OffsetDateTime::now_utc());
+                let ctx = machine_ctx.next(&name, time::OffsetDateTime::now_utc());
                 let t0 = Instant::now();
                 let result = runner
                     .start(machine.clone(), ctx, input.clone(), DriveMode::UntilComplete)
