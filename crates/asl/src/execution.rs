@@ -711,6 +711,14 @@ impl Execution {
         std::mem::replace(&mut self.new_events, Vec::with_capacity(EVENTS_PER_TASK))
     }
 
+    /// Frees the room kept for new events, for an execution about to be kept a while (parked on a
+    /// callback, or finished); the next event allocates it again.
+    pub fn release_event_buffer(&mut self) {
+        if self.new_events.is_empty() {
+            self.new_events = Vec::new();
+        }
+    }
+
     /// The events recorded since the last call, moved into `events` (emptied first); the
     /// execution keeps the buffer `events` had, so a driver passes the same two back and forth.
     pub fn take_new_events_into(&mut self, events: &mut Vec<HistoryEvent>) {
@@ -1074,7 +1082,8 @@ impl Execution {
             f.input = input;
             f.input_size = size;
             f.entered_time = now;
-            f.retry_counts = vec![0; state.retry.len()];
+            f.retry_counts.clear();
+            f.retry_counts.resize(state.retry.len(), 0);
             f.retry_total = 0;
             f.activity = Activity::Idle;
         }

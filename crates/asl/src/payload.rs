@@ -147,7 +147,7 @@ impl Template {
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::from),
             Template::Object { fields, distinct, .. } => {
-                let mut out = Map::with_capacity(fields.len());
+                let mut out = Vec::with_capacity(fields.len());
                 for (name, field) in fields {
                     let v = match field {
                         Field::Static(t) => t.evaluate(input, context)?,
@@ -173,13 +173,13 @@ impl Template {
                             )
                         })?,
                     };
-                    if *distinct {
-                        out.push_distinct(name.clone(), v);
-                    } else {
-                        out.insert(name.clone(), v);
-                    }
+                    out.push((name.clone(), v));
                 }
-                Ok(Value::Object(out))
+                Ok(Value::Object(if *distinct {
+                    Map::from_distinct(out)
+                } else {
+                    out.into_iter().collect()
+                }))
             }
         }
     }

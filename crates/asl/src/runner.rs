@@ -544,6 +544,11 @@ impl Runner {
                     execution_arn: exec.context().execution_arn.to_string(),
                 });
             }
+            // About to wait (a callback, a timer, a slow task), maybe long: the batch buffers are
+            // empty, so give their room back rather than hold it while parked.
+            events = Vec::new();
+            cmds = Vec::new();
+            exec.release_event_buffer();
             let next_timer = timers.first();
             let event = loop {
                 let due = async {
@@ -569,6 +574,7 @@ impl Runner {
             exec.apply_into(&machine, event, self.clock.now(), &mut cmds);
         };
         self.unregister(&tokens);
+        exec.release_event_buffer();
         result.map(|()| exec)
     }
 

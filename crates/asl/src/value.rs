@@ -392,16 +392,28 @@ impl Map {
         self.node_mut(1).insert(key.into(), value)
     }
 
-    /// Appends an entry whose key the caller knows is not in the map yet (a compiled template's
-    /// distinct field names): no scan for an existing key.
-    pub(crate) fn push_distinct(&mut self, key: Str, value: Value) {
-        let node = self.node_mut(1);
-        debug_assert!(node.position(&key).is_none(), "duplicate key {key}");
-        if node.index.is_some() || node.entries.len() >= INDEX_FROM {
-            node.insert(key, value);
-        } else {
-            node.entries.push((key, value));
-        }
+    /// A map of entries whose keys the caller knows are distinct (a compiled template's field
+    /// names): no key is looked up.
+    pub(crate) fn from_distinct(entries: Vec<(Str, Value)>) -> Map {
+        debug_assert!(
+            entries
+                .iter()
+                .enumerate()
+                .all(|(i, (k, _))| entries[..i].iter().all(|(other, _)| other != k)),
+            "duplicate keys"
+        );
+        let index = (entries.len() > INDEX_FROM).then(|| {
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| (k.clone(), i))
+                .collect()
+        });
+        Map(Arc::new(MapNode {
+            entries,
+            index,
+            text_len: TextLen::default(),
+        }))
     }
 
     /// Removes `key` and moves the last entry into its place, as `serde_json::Map::remove` does with

@@ -322,6 +322,24 @@ impl Tally {
     }
 }
 
+/// A thread's place at the common start. It is crossed once: at the start, or when the thread ends
+/// early (an error, a failed warm-up, a panic), so no thread waits forever for one that never comes.
+struct StartLine(Option<Arc<std::sync::Barrier>>);
+
+impl StartLine {
+    fn cross(&mut self) {
+        if let Some(barrier) = self.0.take() {
+            barrier.wait();
+        }
+    }
+}
+
+impl Drop for StartLine {
+    fn drop(&mut self) {
+        self.cross();
+    }
+}
+
 /// What one runtime measured.
 struct Measured {
     tally: Tally,
@@ -389,12 +407,15 @@ fn throughput_per_thread(args: &BenchArgs, threads: usize) -> Result<(Value, Out
     let share = |total: u64, t: usize| total / threads as u64 + u64::from((t as u64) < total % threads as u64);
     let start = Arc::new(std::sync::Barrier::new(threads + 1));
     let warmup = warmup_count(args);
+    // Loaded before any thread starts, so a bad file stops the command before anyone waits.
+    let setups = (0..threads)
+        .map(|_| Setup::load(args))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut workers = Vec::with_capacity(threads);
-    for t in 0..threads {
-        let setup = Setup::load(args)?;
+    for (t, setup) in setups.into_iter().enumerate() {
         let iterations = share(args.iterations, t);
         let concurrency = usize::try_from(share(args.concurrency as u64, t)).unwrap_or(1).max(1);
-        let start = Arc::clone(&start);
+        let mut start = StartLine(Some(Arc::clone(&start)));
         let worker = std::thread::Builder::new()
             .name(format!("bench-{t}"))
             .spawn(move || -> Result<Result<Measured, Value>, String> {
@@ -413,8 +434,7 @@ fn throughput_per_thread(args: &BenchArgs, threads: usize) -> Result<(Value, Out
                     } else {
                         None
                     };
-                    // Every thread passes the barrier, failed warm-up or not, so none waits forever.
-                    start.wait();
+                    start.cross();
                     if let Some(report) = warmed {
                         return Ok(Err(report));
                     }
