@@ -48,6 +48,10 @@ for workflow in ten-state checkout; do
   for c in 1 2 64; do
     record "$workflow c=$c" stepcart "$workflow" "$c" "$bin" bench "${args[@]}" --iterations "$stepcart_n" --concurrency "$c"
     record "$workflow c=$c" peer "$workflow" "$c" node scripts/bench/peer.mjs "${args[@]}" --iterations "$peer_n" --concurrency "$c"
+    if [ "$c" = 2 ]; then
+      # The other layout: one multi-thread runtime whose workers share one parsed definition.
+      record "$workflow c=$c shared" stepcart-shared "$workflow" "$c" "$bin" bench "${args[@]}" --iterations "$stepcart_n" --concurrency "$c" --layout shared
+    fi
   done
 done
 
@@ -68,6 +72,18 @@ for wf in ("ten-state", "checkout"):
     for c in (1, 2, 64):
         s, p = runs[(wf, c, "stepcart")], runs[(wf, c, "peer")]
         print(f"| {wf} | {c} | {s['executionsPerSecond']:,.0f} | {s['runtime']} | {p['executionsPerSecond']:,.0f} | {p['runtime']} | {s['executionsPerSecond'] / p['executionsPerSecond']:.1f}x |")
+        shared = runs.get((wf, c, "stepcart-shared"))
+        if shared:
+            print(f"| {wf} | {c}, shared definition | {shared['executionsPerSecond']:,.0f} | {shared['runtime']} | {p['executionsPerSecond']:,.0f} | {p['runtime']} | {shared['executionsPerSecond'] / p['executionsPerSecond']:.1f}x |")
+print()
+print("| workflow | stepcart c=2 / c=1, per-thread | c=2 / c=1, shared definition | peer c=2 / c=1 |")
+print("|---|---|---|---|")
+for wf in ("ten-state", "checkout"):
+    one = runs[(wf, 1, "stepcart")]["executionsPerSecond"]
+    two = runs[(wf, 2, "stepcart")]["executionsPerSecond"]
+    shared = runs[(wf, 2, "stepcart-shared")]["executionsPerSecond"]
+    peer = runs[(wf, 2, "peer")]["executionsPerSecond"] / runs[(wf, 1, "peer")]["executionsPerSecond"]
+    print(f"| {wf} | {two / one:.2f}x | {shared / one:.2f}x | {peer:.2f}x |")
 print()
 print("| memory mode | parked executions | KiB per execution | snapshot JSON bytes |")
 print("|---|---|---|---|")

@@ -1088,11 +1088,7 @@ impl Execution {
             f.activity = Activity::Idle;
         }
         let ty = entered_type(state);
-        let id = self.emit(
-            Some(fid),
-            ty,
-            Some(shown),
-        );
+        let id = self.emit(Some(fid), ty, Some(shown));
         if let Some(f) = self.frames.get_mut(&fid) {
             f.entered_event_id = id;
         }
@@ -1853,7 +1849,8 @@ impl Execution {
                     if r.jitter_full && delay > 0.0 {
                         delay = rand::rng().random_range(0.0..=delay);
                     }
-                    let timer_id = self.start_timer(fid, TimerKind::Backoff, after_seconds_f64(self.now, delay));
+                    let timer_id =
+                        self.start_timer(fid, TimerKind::Backoff, after_seconds_f64(self.now, delay));
                     self.set_activity(fid, Activity::Backoff { timer_id });
                     return;
                 }
@@ -2272,11 +2269,7 @@ impl Execution {
         if let Some(old) = old {
             self.timers.remove(&old);
         }
-        let timer = self.start_timer(
-            fid,
-            TimerKind::Heartbeat(task_id),
-            after_seconds(self.now, secs),
-        );
+        let timer = self.start_timer(fid, TimerKind::Heartbeat(task_id), after_seconds(self.now, secs));
         if let Some(t) = self.tasks.get_mut(&task_id) {
             t.heartbeat_timer = Some(timer);
         }
@@ -2693,7 +2686,10 @@ mod tests {
             let first = ExecutionContext::new(machine, "a", t);
             let next = first.next("second-run", t);
             assert_eq!(next, ExecutionContext::new(machine, "second-run", t));
-            assert!(std::sync::Arc::ptr_eq(&next.state_machine_arn, &first.state_machine_arn));
+            assert!(std::sync::Arc::ptr_eq(
+                &next.state_machine_arn,
+                &first.state_machine_arn
+            ));
         }
     }
 

@@ -34,7 +34,11 @@ pub struct Details(Repr);
 enum Repr {
     /// `{name, input, inputDetails}` of a state entered, or `{name, output, outputDetails}` of one
     /// exited.
-    State { name: Arc<str>, document: Value, exited: bool },
+    State {
+        name: Arc<str>,
+        document: Value,
+        exited: bool,
+    },
     /// `{[resourceType, resource,] output, outputDetails}`: a task's result, or the execution's output.
     Output {
         resource: Option<(Arc<str>, Arc<str>)>,

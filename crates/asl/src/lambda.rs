@@ -220,7 +220,11 @@ impl TaskInvoker for LambdaRegistry {
         match self.prepare(req) {
             Ok((function, payload, envelope)) => Box::pin(async move {
                 let output = invoke_function(function, payload).await?;
-                Ok(if envelope { wrap_invoke_result(output) } else { output })
+                Ok(if envelope {
+                    wrap_invoke_result(output)
+                } else {
+                    output
+                })
             }),
             Err(failure) => Box::pin(std::future::ready(Err(failure))),
         }

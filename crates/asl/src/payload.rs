@@ -81,10 +81,7 @@ impl Template {
                     .all(|(i, (name, _))| fields[..i].iter().all(|(other, _)| other != name));
                 let names_len = 2
                     + fields.len().saturating_sub(1)
-                    + fields
-                        .iter()
-                        .map(|(name, _)| string_len(name) + 1)
-                        .sum::<usize>();
+                    + fields.iter().map(|(name, _)| string_len(name) + 1).sum::<usize>();
                 Template::Object {
                     fields,
                     distinct,

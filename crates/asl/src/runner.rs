@@ -510,7 +510,9 @@ impl Runner {
                         let mut first = std::task::Context::from_waker(futures::task::noop_waker_ref());
                         match Pin::new(&mut invocation).poll(&mut first) {
                             Poll::Ready(ev) => ready.push_back(ev),
-                            Poll::Pending => inflight.get_or_insert_with(FuturesUnordered::new).push(invocation),
+                            Poll::Pending => inflight
+                                .get_or_insert_with(FuturesUnordered::new)
+                                .push(invocation),
                         }
                     }
                 }
@@ -539,7 +541,10 @@ impl Runner {
                 exec.apply_into(&machine, ev, self.clock.now(), &mut cmds);
                 continue;
             }
-            if inflight.as_ref().is_none_or(FuturesUnordered::is_empty) && tokens.is_empty() && timers.is_empty() {
+            if inflight.as_ref().is_none_or(FuturesUnordered::is_empty)
+                && tokens.is_empty()
+                && timers.is_empty()
+            {
                 break Err(RunnerError::Stalled {
                     execution_arn: exec.context().execution_arn.to_string(),
                 });

@@ -151,15 +151,17 @@ async fn waits_and_back_offs_beyond_the_clock_end_at_its_last_second() {
             }
         }
     }));
-    let exec = h
-        .run(&m, "long", json!({"delay": u64::MAX, "fail": true}))
-        .await;
+    let exec = h.run(&m, "long", json!({"delay": u64::MAX, "fail": true})).await;
     assert_eq!(failure(&exec).0, "Boom");
     let last = h.events("long").last().expect("events").timestamp;
     assert_eq!(last, datetime!(9999-12-31 23:59:59 UTC));
 
     let exec = h
-        .run(&m, "long-ok", json!({"delay": i64::MAX as u64 + 1, "fail": false}))
+        .run(
+            &m,
+            "long-ok",
+            json!({"delay": i64::MAX as u64 + 1, "fail": false}),
+        )
         .await;
     assert_eq!(output(&exec), json!("done"));
 }

@@ -80,6 +80,60 @@ fn checkout_workflow_with_stubs_and_concurrency() {
 }
 
 #[test]
+fn both_layouts_split_or_share_the_work_and_count_every_execution() {
+    for layout in ["per-thread", "shared"] {
+        let (code, report, stderr) = bench(&[
+            "workflows/checkout.asl.json",
+            "--input",
+            "examples/carts/happy-path.json",
+            "--stubs",
+            "scripts/bench/checkout-stubs.json",
+            "--iterations",
+            "17",
+            "--concurrency",
+            "3",
+            "--threads",
+            "2",
+            "--warmup",
+            "1",
+            "--layout",
+            layout,
+        ]);
+        assert_eq!(code, 0, "{report}\n{stderr}");
+        assert_throughput_shape(&report, 17, 3);
+        assert_eq!(report["layout"], layout, "{report}");
+        assert_eq!(report["succeeded"], 17, "{report}");
+        assert_eq!(report["notSucceeded"], 0, "{report}");
+        let runtime = report["runtime"].as_str().unwrap_or_default();
+        assert!(
+            runtime.starts_with("2 threads") || runtime.starts_with("multi-thread"),
+            "{report}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_warm_up_on_one_thread_stops_every_thread() {
+    // Without stubs every execution fails: each thread's warm-up fails, and none waits for the others.
+    let (code, report, stderr) = bench(&[
+        "workflows/checkout.asl.json",
+        "--input",
+        "examples/carts/happy-path.json",
+        "--iterations",
+        "4",
+        "--concurrency",
+        "2",
+        "--threads",
+        "2",
+        "--warmup",
+        "1",
+    ]);
+    assert_eq!(code, 1, "{report}\n{stderr}");
+    assert_eq!(report["notSucceeded"], 1, "{report}");
+    assert_eq!(report["firstFailure"]["status"], "FAILED", "{report}");
+}
+
+#[test]
 fn failures_are_counted_not_measured_silently() {
     // Without stubs every Task of the checkout fails with Lambda.ResourceNotFoundException.
     let (code, report, stderr) = bench(&[

@@ -397,14 +397,23 @@ async fn throughput(setup: &Setup, args: &BenchArgs, threads: usize) -> Result<(
         records: sink.records.load(Ordering::Relaxed) - records_before,
     };
     let layout = if threads == 1 { None } else { Some("shared") };
-    Ok(report(args, &runtime_name(threads), layout, warmup, seconds, measured, rss_before))
+    Ok(report(
+        args,
+        &runtime_name(threads),
+        layout,
+        warmup,
+        seconds,
+        measured,
+        rss_before,
+    ))
 }
 
 /// `--layout per-thread`: each thread loads its own copy of everything, warms up, waits for the
 /// others, then runs its share; the time is from the common start to the last thread's end.
 fn throughput_per_thread(args: &BenchArgs, threads: usize) -> Result<(Value, Outcome), UsageError> {
     let threads = threads.min(args.concurrency);
-    let share = |total: u64, t: usize| total / threads as u64 + u64::from((t as u64) < total % threads as u64);
+    let share =
+        |total: u64, t: usize| total / threads as u64 + u64::from((t as u64) < total % threads as u64);
     let start = Arc::new(std::sync::Barrier::new(threads + 1));
     let warmup = warmup_count(args);
     // Loaded before any thread starts, so a bad file stops the command before anyone waits.
@@ -414,7 +423,9 @@ fn throughput_per_thread(args: &BenchArgs, threads: usize) -> Result<(Value, Out
     let mut workers = Vec::with_capacity(threads);
     for (t, setup) in setups.into_iter().enumerate() {
         let iterations = share(args.iterations, t);
-        let concurrency = usize::try_from(share(args.concurrency as u64, t)).unwrap_or(1).max(1);
+        let concurrency = usize::try_from(share(args.concurrency as u64, t))
+            .unwrap_or(1)
+            .max(1);
         let mut start = StartLine(Some(Arc::clone(&start)));
         let worker = std::thread::Builder::new()
             .name(format!("bench-{t}"))
@@ -429,7 +440,8 @@ fn throughput_per_thread(args: &BenchArgs, threads: usize) -> Result<(Value, Out
                     let prefix = format!("t{t}");
                     let warmed = if warmup > 0 {
                         let (tally, _) =
-                            run_batch(&setup, &runner, &format!("warmup-{prefix}"), warmup, concurrency).await;
+                            run_batch(&setup, &runner, &format!("warmup-{prefix}"), warmup, concurrency)
+                                .await;
                         warmup_failure(&setup, warmup, &tally)
                     } else {
                         None
@@ -438,9 +450,18 @@ fn throughput_per_thread(args: &BenchArgs, threads: usize) -> Result<(Value, Out
                     if let Some(report) = warmed {
                         return Ok(Err(report));
                     }
-                    let (records, events) = (sink.records.load(Ordering::Relaxed), sink.events.load(Ordering::Relaxed));
-                    let (tally, latencies) =
-                        run_batch(&setup, &runner, &format!("bench-{prefix}"), iterations, concurrency).await;
+                    let (records, events) = (
+                        sink.records.load(Ordering::Relaxed),
+                        sink.events.load(Ordering::Relaxed),
+                    );
+                    let (tally, latencies) = run_batch(
+                        &setup,
+                        &runner,
+                        &format!("bench-{prefix}"),
+                        iterations,
+                        concurrency,
+                    )
+                    .await;
                     Ok(Ok(Measured {
                         tally,
                         latencies,
@@ -476,7 +497,15 @@ fn throughput_per_thread(args: &BenchArgs, threads: usize) -> Result<(Value, Out
     }
     let measured = all.ok_or_else(|| UsageError::Usage("no benchmark thread ran".to_owned()))?;
     let runtime = format!("{threads} threads, a current-thread runtime each");
-    Ok(report(args, &runtime, Some("per-thread"), warmup, seconds, measured, rss_before))
+    Ok(report(
+        args,
+        &runtime,
+        Some("per-thread"),
+        warmup,
+        seconds,
+        measured,
+        rss_before,
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
