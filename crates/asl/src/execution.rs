@@ -1149,7 +1149,7 @@ impl Execution {
                     (None, Some(p)) => p.evaluate(&effective, &ctx)?,
                     (None, None) => effective.into_owned(),
                 };
-                self.finish_output(fid, state, input, result, &None, result_path, &ctx)
+                self.finish_output(fid, state, input.clone(), result, &None, result_path, &ctx)
             }
             StateKind::Succeed => {
                 if j {
@@ -1662,7 +1662,7 @@ impl Execution {
                 None,
             ));
         }
-        self.finish_output(fid, state, &input, result, selector, result_path, ctx)
+        self.finish_output(fid, state, input, result, selector, result_path, ctx)
     }
 
     /// ResultSelector -> Assign (whose `$` is the selected result) -> ResultPath -> OutputPath. The
@@ -1672,7 +1672,7 @@ impl Execution {
         &mut self,
         fid: u64,
         state: &State,
-        raw_input: &Value,
+        raw_input: Value,
         result: Value,
         selector: &Option<Template>,
         result_path: &ResultPath,
@@ -1697,10 +1697,28 @@ impl Execution {
             (_, None) => None,
         }
         .filter(|_| is_root_path(&state.output_path));
-        let combined = apply_result_path(raw_input, selected, result_path)?;
+        let one_name = result_path.as_ref().filter(|p| p.is_one_name());
+        if let Some(p) = one_name
+            && assign_doc.is_none()
+            && raw_input.is_object()
+            && bound.is_some_and(|b| b <= MAX_PAYLOAD_BYTES)
+        {
+            // Nothing after this write can fail or read the state's input again (no Assign, OutputPath
+            // `$`, the output within the size limit, so no Catch needs the input), so the frame lets go
+            // of it, and when no one else holds the document (its history event is recorded) the result
+            // is written into it in place instead of into a copy.
+            if let Some(f) = self.frames.get_mut(&fid) {
+                f.input = Value::Null;
+            }
+            let mut doc = raw_input;
+            p.set(&mut doc, selected)
+                .map_err(|e| StatesError::new(STATES_RESULT_PATH_MATCH_FAILURE, e.to_string()))?;
+            return Ok(Step::Done(doc, bound));
+        }
+        let combined = apply_result_path(&raw_input, selected, result_path)?;
         let out = select_output(&state.output_path, combined, ctx)?;
         if let Some(doc) = assign_doc {
-            self.assign(fid, &state.assign, raw_input, &doc, ctx, &[])?;
+            self.assign(fid, &state.assign, &raw_input, &doc, ctx, &[])?;
         }
         Ok(Step::Done(out, bound))
     }
@@ -2291,6 +2309,9 @@ impl Execution {
         };
         let d = task_output_details(&t, &output);
         self.emit(Some(fid), ty, d);
+        // The rest of the entry goes now: its parameters may hold the state's input, which is then
+        // written in place rather than copied (see `finish_output`).
+        let TaskEntry { token, .. } = t;
         if size > MAX_PAYLOAD_BYTES {
             let err = StatesError::new(
                 STATES_DATA_LIMIT_EXCEEDED,
@@ -2310,12 +2331,12 @@ impl Execution {
             return;
         };
         let input = self.frames.get(&fid).map(|f| f.input.clone()).unwrap_or_default();
-        let ctx = self.context_object(state, fid, t.token.as_deref(), None);
+        let ctx = self.context_object(state, fid, token.as_deref(), None);
         let res = if state.jsonata {
             self.jsonata_output(fid, state, &input, &ctx, &[("result", &output)])
                 .map(|out| Step::Done(out, None))
         } else {
-            self.finish_output(fid, state, &input, output, result_selector, result_path, &ctx)
+            self.finish_output(fid, state, input, output, result_selector, result_path, &ctx)
         };
         let step = match res {
             Ok(step) => step,

@@ -213,6 +213,11 @@ impl JsonPath {
         self.segments.is_empty()
     }
 
+    /// `$.name`: writing there into an object cannot fail.
+    pub(crate) fn is_one_name(&self) -> bool {
+        !self.is_context() && matches!(self.segments.as_slice(), [Segment::Child(_)])
+    }
+
     /// Evaluates the path: a definite path returns the node or `NotFound`; an indefinite path returns the
     /// array of all matches (possibly empty).
     pub fn select(&self, doc: &Value) -> Result<Value, PathError> {
