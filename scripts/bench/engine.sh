@@ -4,13 +4,13 @@
 #
 #   scripts/bench/engine.sh            installs the peer into .tools/, builds stepcart (release), measures
 #
-# Environment: STEPCART_ITERATIONS (default 50000), PEER_ITERATIONS (default 5000), PARK (memory
+# Environment: STEPCART_ITERATIONS (default 200000), PEER_ITERATIONS (default 5000), PARK (memory
 # mode executions, default 20000), OUT (JSON lines, default target/bench/engine.jsonl).
 # Prints a Markdown table (executions/s, ratio stepcart/peer) and the memory per parked execution.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-stepcart_n=${STEPCART_ITERATIONS:-50000}
+stepcart_n=${STEPCART_ITERATIONS:-200000}
 peer_n=${PEER_ITERATIONS:-5000}
 park_k=${PARK:-20000}
 out=${OUT:-target/bench/engine.jsonl}
