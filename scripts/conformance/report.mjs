@@ -38,7 +38,7 @@ const esc = (s) => String(s ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ').sli
 const lines = [];
 const date = new Date().toISOString().slice(0, 10);
 lines.push('# ASL conformance: stepcart-asl vs aws-local-stepfunctions', '');
-lines.push(`Generated ${date} by \`scripts/conformance/run.sh\` (stepcart: \`cargo test -p stepcart-asl --test conformance\`; peer: \`node scripts/conformance/peer.mjs\` on ${peer.engine}).`, '');
+lines.push(`Generated ${date} by \`scripts/conformance/run.sh\` (stepcart: \`cargo test --workspace --all-features --test conformance\`; peer: \`node scripts/conformance/peer.mjs\` on ${peer.engine}).`, '');
 lines.push('Each case under `crates/asl/tests/conformance/<area>/<case>.json` states one rule from the Amazon States Language');
 lines.push('spec or the AWS Step Functions documentation (its `source` field links the section), with the expected');
 lines.push('status, output, error name and, where AWS documents it, cause. stepcart cases listed in');

@@ -221,3 +221,104 @@ async fn payload_limit_fails_with_data_limit_exceeded_even_with_catch_all() {
     let exec = h.run(&m, "over", json!(format!("{exact}y"))).await;
     assert_eq!(failure(&exec).0, "States.DataLimitExceeded");
 }
+
+/// Answers `{"n": CALL}` and keeps nothing, so no document stays shared with a request.
+struct Counter(std::sync::atomic::AtomicU64);
+
+impl stepcart_asl::TaskInvoker for Counter {
+    fn invoke(
+        &self,
+        _request: stepcart_asl::TaskRequest,
+    ) -> futures::future::BoxFuture<'static, Result<stepcart_asl::Value, stepcart_asl::TaskFailure>> {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        Box::pin(std::future::ready(Ok(json!({"n": n}))))
+    }
+}
+
+/// Keeps each event only as its JSON text, as a store does, so no document stays shared with one.
+#[derive(Default)]
+struct TextSink(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl stepcart_asl::ExecutionSink for TextSink {
+    async fn record(
+        &self,
+        _execution: &stepcart_asl::Execution,
+        new_events: &[stepcart_asl::HistoryEvent],
+    ) -> Result<(), stepcart_asl::SinkError> {
+        let mut texts = self.0.lock().expect("lock");
+        texts.extend(new_events.iter().map(|e| e.to_aws_json().to_json_string()));
+        Ok(())
+    }
+}
+
+/// A result is written into the state document in place once nothing else holds it (here: the sink
+/// keeps only text, the invoker keeps nothing). The documents other parts hold must come out
+/// unchanged: the execution's input (the first state's input), and each state's input as its history
+/// event recorded it.
+#[tokio::test]
+async fn results_written_in_place_leave_every_other_holder_unchanged() {
+    let task = |result_path: &str, next: Option<&str>| {
+        let mut state = json!({"Type": "Task", "Resource": "arn:aws:lambda:eu-west-1:123456789012:function:f",
+                               "ResultPath": result_path});
+        let fields = state.as_object_mut().expect("object");
+        match next {
+            Some(n) => fields.insert("Next", json!(n)),
+            None => fields.insert("End", json!(true)),
+        };
+        state
+    };
+    let m = machine(json!({
+        "StartAt": "First",
+        "States": {
+            "First": task("$.first", Some("Second")),
+            "Second": task("$.second", Some("Third")),
+            "Third": task("$.third", None)
+        }
+    }));
+    let input = json!({"cart": {"items": [1, 2]}});
+    let sink = std::sync::Arc::new(TextSink::default());
+    let runner = stepcart_asl::Runner::new(
+        std::sync::Arc::new(Counter(Default::default())),
+        sink.clone(),
+        std::sync::Arc::new(clock()),
+    );
+    let exec = runner
+        .start(
+            m,
+            ctx("in-place"),
+            input.clone(),
+            stepcart_asl::DriveMode::UntilComplete,
+        )
+        .await
+        .expect("runner");
+    assert_eq!(
+        output(&exec),
+        json!({"cart": {"items": [1, 2]}, "first": {"n": 1}, "second": {"n": 2}, "third": {"n": 3}})
+    );
+    assert_eq!(
+        exec.input(),
+        &input,
+        "the execution's input is never written into"
+    );
+    let entered: Vec<serde_json::Value> = sink
+        .0
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|text| serde_json::from_str::<serde_json::Value>(text).expect("JSON"))
+        .filter(|e| e["type"] == "TaskStateEntered")
+        .map(|e| {
+            serde_json::from_str(e["stateEnteredEventDetails"]["input"].as_str().expect("text"))
+                .expect("JSON")
+        })
+        .collect();
+    assert_eq!(
+        entered,
+        [
+            serde_json::json!({"cart": {"items": [1, 2]}}),
+            serde_json::json!({"cart": {"items": [1, 2]}, "first": {"n": 1}}),
+            serde_json::json!({"cart": {"items": [1, 2]}, "first": {"n": 1}, "second": {"n": 2}}),
+        ]
+    );
+}

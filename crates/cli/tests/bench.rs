@@ -10,6 +10,20 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The checkout workflow on the happy-path cart; with its stubs, every task answers.
+fn checkout(stubs: bool, rest: &[&str]) -> (i32, Value, String) {
+    let mut args = vec![
+        "workflows/checkout.asl.json",
+        "--input",
+        "examples/carts/happy-path.json",
+    ];
+    if stubs {
+        args.extend(["--stubs", "scripts/bench/checkout-stubs.json"]);
+    }
+    args.extend(rest);
+    bench(&args)
+}
+
 fn bench(args: &[&str]) -> (i32, Value, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_stepcart"))
         .arg("bench")
@@ -60,19 +74,10 @@ fn ten_state_workflow_single_threaded() {
 
 #[test]
 fn checkout_workflow_with_stubs_and_concurrency() {
-    let (code, report, stderr) = bench(&[
-        "workflows/checkout.asl.json",
-        "--input",
-        "examples/carts/happy-path.json",
-        "--stubs",
-        "scripts/bench/checkout-stubs.json",
-        "--iterations",
-        "16",
-        "--concurrency",
-        "4",
-        "--warmup",
-        "0",
-    ]);
+    let (code, report, stderr) = checkout(
+        true,
+        &["--iterations", "16", "--concurrency", "4", "--warmup", "0"],
+    );
     assert_eq!(code, 0, "{report}\n{stderr}");
     assert_throughput_shape(&report, 16, 4);
     assert_eq!(report["succeeded"], 16);
@@ -82,23 +87,21 @@ fn checkout_workflow_with_stubs_and_concurrency() {
 #[test]
 fn both_layouts_split_or_share_the_work_and_count_every_execution() {
     for layout in ["per-thread", "shared"] {
-        let (code, report, stderr) = bench(&[
-            "workflows/checkout.asl.json",
-            "--input",
-            "examples/carts/happy-path.json",
-            "--stubs",
-            "scripts/bench/checkout-stubs.json",
-            "--iterations",
-            "17",
-            "--concurrency",
-            "3",
-            "--threads",
-            "2",
-            "--warmup",
-            "1",
-            "--layout",
-            layout,
-        ]);
+        let (code, report, stderr) = checkout(
+            true,
+            &[
+                "--iterations",
+                "17",
+                "--concurrency",
+                "3",
+                "--threads",
+                "2",
+                "--warmup",
+                "1",
+                "--layout",
+                layout,
+            ],
+        );
         assert_eq!(code, 0, "{report}\n{stderr}");
         assert_throughput_shape(&report, 17, 3);
         assert_eq!(report["layout"], layout, "{report}");
@@ -115,19 +118,19 @@ fn both_layouts_split_or_share_the_work_and_count_every_execution() {
 #[test]
 fn a_failed_warm_up_on_one_thread_stops_every_thread() {
     // Without stubs every execution fails: each thread's warm-up fails, and none waits for the others.
-    let (code, report, stderr) = bench(&[
-        "workflows/checkout.asl.json",
-        "--input",
-        "examples/carts/happy-path.json",
-        "--iterations",
-        "4",
-        "--concurrency",
-        "2",
-        "--threads",
-        "2",
-        "--warmup",
-        "1",
-    ]);
+    let (code, report, stderr) = checkout(
+        false,
+        &[
+            "--iterations",
+            "4",
+            "--concurrency",
+            "2",
+            "--threads",
+            "2",
+            "--warmup",
+            "1",
+        ],
+    );
     assert_eq!(code, 1, "{report}\n{stderr}");
     assert_eq!(report["notSucceeded"], 1, "{report}");
     assert_eq!(report["firstFailure"]["status"], "FAILED", "{report}");
@@ -136,15 +139,7 @@ fn a_failed_warm_up_on_one_thread_stops_every_thread() {
 #[test]
 fn failures_are_counted_not_measured_silently() {
     // Without stubs every Task of the checkout fails with Lambda.ResourceNotFoundException.
-    let (code, report, stderr) = bench(&[
-        "workflows/checkout.asl.json",
-        "--input",
-        "examples/carts/happy-path.json",
-        "--iterations",
-        "5",
-        "--warmup",
-        "0",
-    ]);
+    let (code, report, stderr) = checkout(false, &["--iterations", "5", "--warmup", "0"]);
     assert_eq!(code, 1, "{report}\n{stderr}");
     assert_eq!(report["succeeded"], 0);
     assert_eq!(report["notSucceeded"], 5);
