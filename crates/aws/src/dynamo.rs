@@ -749,6 +749,35 @@ pub(crate) fn order_from(item: &Item, table: &str, order_id: &str) -> Result<Ord
     })
 }
 
+/// An order as `stepcart orders --backend aws` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedOrder {
+    pub order: Order,
+    /// When it was placed (RFC 3339).
+    pub created_at: String,
+}
+
+impl DynamoStore {
+    /// Every order, newest first: a strongly consistent scan of every page of the orders table, for an
+    /// operator's listing (it reads the whole table).
+    pub async fn list_orders(&self) -> Result<Vec<ListedOrder>, PortError> {
+        let table = &self.tables.orders;
+        let mut orders = self
+            .scan_all(table)
+            .await?
+            .iter()
+            .map(|item| {
+                Ok(ListedOrder {
+                    order: order_from(item, table, get_s(item, table, "orderId")?)?,
+                    created_at: opt_s(item, "createdAt").unwrap_or_default().to_owned(),
+                })
+            })
+            .collect::<Result<Vec<_>, PortError>>()?;
+        orders.sort_by(|a, b| (&b.created_at, &b.order.order_id).cmp(&(&a.created_at, &a.order.order_id)));
+        Ok(orders)
+    }
+}
+
 #[async_trait]
 impl Orders for DynamoStore {
     async fn cancel(&self, order_id: &str) -> Result<CancelOutcome, PortError> {

@@ -193,7 +193,7 @@ fn ledger_record(item: &Item, table: &str) -> Option<Result<PaymentRecord, PortE
 
 impl DynamoStore {
     /// Every item of `table`, strongly consistent, all pages.
-    async fn scan_all(&self, table: &str) -> Result<Vec<Item>, PortError> {
+    pub(crate) async fn scan_all(&self, table: &str) -> Result<Vec<Item>, PortError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {

@@ -20,7 +20,7 @@ mod tables;
 
 pub use callbacks::SfnCallbacks;
 pub use config::{Parameters, Secret};
-pub use dynamo::{DynamoStore, MAX_PIECES};
+pub use dynamo::{DynamoStore, ListedOrder, MAX_PIECES};
 pub use error::error_chain;
 pub use events::Claim;
 pub use invariants::{InvariantOptions, PaymentRecord};

@@ -158,15 +158,7 @@ pub async fn check_invariants(
     local: &stepcart_store_sqlite::Store,
     stripe: bool,
 ) -> Result<Vec<String>, LocalError> {
-    let clients = AwsClients::from_env().await;
-    let tables = TableNames::from_env();
-    let missing = missing_tables(&clients, &tables).await?;
-    if !missing.is_empty() {
-        return Err(aws_error(format!(
-            "tables {} do not exist on this endpoint; run `stepcart aws bootstrap` first",
-            missing.join(", ")
-        )));
-    }
+    let store = bootstrapped_store().await?;
     let store_error = |e: stepcart_store_sqlite::StoreError| aws_error(format!("the embedded store: {e}"));
     let running = local
         .running_executions()
@@ -199,9 +191,40 @@ pub async fn check_invariants(
                 .collect(),
         )
     };
-    let store = DynamoStore::new(clients.dynamodb.clone(), tables);
     store
         .check_invariants_with(&stepcart_aws::InvariantOptions { payments, running })
         .await
         .map_err(aws_error)
+}
+
+/// `stepcart orders --backend aws`: the orders table, newest first, in the embedded store's row shape.
+pub async fn orders() -> Result<Vec<stepcart_store_sqlite::OrderRow>, LocalError> {
+    let store = bootstrapped_store().await?;
+    let orders = store.list_orders().await.map_err(aws_error)?;
+    Ok(orders
+        .into_iter()
+        .map(|listed| stepcart_store_sqlite::OrderRow {
+            order_id: listed.order.order_id,
+            status: listed.order.status.as_str().to_owned(),
+            total: listed.order.total,
+            currency: listed.order.currency.as_str().to_owned(),
+            payment_id: listed.order.payment_id,
+            execution_name: listed.order.execution_name,
+            created_at: listed.created_at,
+        })
+        .collect())
+}
+
+/// The DynamoDB store of the configured environment, once its tables exist.
+async fn bootstrapped_store() -> Result<DynamoStore, LocalError> {
+    let clients = AwsClients::from_env().await;
+    let tables = TableNames::from_env();
+    let missing = missing_tables(&clients, &tables).await?;
+    if !missing.is_empty() {
+        return Err(aws_error(format!(
+            "tables {} do not exist on this endpoint; run `stepcart aws bootstrap` first",
+            missing.join(", ")
+        )));
+    }
+    Ok(DynamoStore::new(clients.dynamodb.clone(), tables))
 }

@@ -122,6 +122,38 @@ async fn example_carts_end_the_same_on_dynamodb_as_on_the_embedded_store() {
         pick(&aws_stock),
         "`stepcart --backend aws stock` reads DynamoDB"
     );
+
+    // The same orders, placed by the same checkouts, listed from each backend.
+    let orders = |db: &Path, backend: &[&str]| -> Vec<(String, String, i64, String)> {
+        let args: Vec<&str> = backend.iter().copied().chain(["orders"]).collect();
+        let (code, listed, stderr) = stepcart(&moto.endpoint, db, &args);
+        assert_eq!(code, 0, "orders {backend:?}: {stderr}");
+        let mut rows: Vec<_> = listed
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|o| {
+                let text = |k: &str| o[k].as_str().unwrap_or_default().to_owned();
+                let arn = text("executionArn");
+                let execution = arn.rsplit(':').next().unwrap_or_default().to_owned();
+                (
+                    execution,
+                    text("status"),
+                    o["total"].as_i64().unwrap_or(-1),
+                    text("currency"),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let embedded_orders = orders(&embedded_db, &[]);
+    assert!(!embedded_orders.is_empty(), "the happy carts placed orders");
+    assert_eq!(
+        orders(&aws_db, &["--backend", "aws"]),
+        embedded_orders,
+        "`stepcart --backend aws orders` reads DynamoDB"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

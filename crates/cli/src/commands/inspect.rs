@@ -31,13 +31,20 @@ pub async fn stock(global: &GlobalArgs, skus: &[String]) -> Result<Outcome, Usag
     Ok(Outcome::Success)
 }
 
+/// Orders where `--backend` keeps them (the embedded store, or DynamoDB's orders table), newest first.
 pub async fn orders(global: &GlobalArgs) -> Result<Outcome, UsageError> {
     let local = Local::open(&global.db).await?;
-    let orders = local
-        .store()
-        .orders()
-        .await
-        .map_err(|e| UsageError::Usage(format!("cannot read orders: {e}")))?;
+    let orders = match global.backend {
+        super::run::BackendArg::Embedded => local
+            .store()
+            .orders()
+            .await
+            .map_err(|e| UsageError::Usage(format!("cannot read orders: {e}")))?,
+        #[cfg(feature = "aws")]
+        super::run::BackendArg::Aws => crate::aws::orders().await?,
+        #[cfg(not(feature = "aws"))]
+        super::run::BackendArg::Aws => return Err(super::run::aws_build_needed()),
+    };
     let machine = local.checkout_machine_arn();
     if global.json {
         let rows: Vec<_> = orders
@@ -88,12 +95,7 @@ pub async fn check(global: &GlobalArgs) -> Result<Outcome, UsageError> {
             format!("DynamoDB (environment {})", crate::aws::environment_name()),
         ),
         #[cfg(not(feature = "aws"))]
-        super::run::BackendArg::Aws => {
-            return Err(UsageError::Usage(
-                "--backend aws needs a stepcart built with the AWS adapters: cargo build --features aws"
-                    .into(),
-            ));
-        }
+        super::run::BackendArg::Aws => return Err(super::run::aws_build_needed()),
     };
     if global.json {
         println!("{}", json!({"violations": violations}));

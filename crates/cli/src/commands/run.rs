@@ -53,10 +53,16 @@ pub async fn open_local_driving(global: &GlobalArgs, driving: Driving) -> Result
             Ok(Local::open_driving(&global.db, Backend::Aws(Box::new(domain)), driving).await?)
         }
         #[cfg(not(feature = "aws"))]
-        BackendArg::Aws => Err(UsageError::Usage(
-            "--backend aws needs a stepcart built with the AWS adapters: cargo build --features aws".into(),
-        )),
+        BackendArg::Aws => Err(aws_build_needed()),
     }
+}
+
+/// What `--backend aws` answers in a build without the AWS adapters.
+#[cfg(not(feature = "aws"))]
+pub fn aws_build_needed() -> UsageError {
+    UsageError::Usage(
+        "--backend aws needs a stepcart built with the AWS adapters: cargo build --features aws".into(),
+    )
 }
 
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, UsageError> {
