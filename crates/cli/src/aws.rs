@@ -41,13 +41,7 @@ impl AwsDomain {
             Ok(arn) if !arn.is_empty() => arn,
             _ => find_topic(&clients, &env.topic_name()).await?,
         };
-        let missing = missing_tables(&clients, &tables).await?;
-        if !missing.is_empty() {
-            return Err(aws_error(format!(
-                "tables {} do not exist on this endpoint; run `stepcart aws bootstrap` first",
-                missing.join(", ")
-            )));
-        }
+        require_tables(&clients, &tables).await?;
         let store = DynamoStore::new(clients.dynamodb.clone(), tables.clone());
         let payments = if stripe {
             Some(stripe_gateway(&store)?)
@@ -219,12 +213,18 @@ pub async fn orders() -> Result<Vec<stepcart_store_sqlite::OrderRow>, LocalError
 async fn bootstrapped_store() -> Result<DynamoStore, LocalError> {
     let clients = AwsClients::from_env().await;
     let tables = TableNames::from_env();
-    let missing = missing_tables(&clients, &tables).await?;
-    if !missing.is_empty() {
-        return Err(aws_error(format!(
-            "tables {} do not exist on this endpoint; run `stepcart aws bootstrap` first",
-            missing.join(", ")
-        )));
-    }
+    require_tables(&clients, &tables).await?;
     Ok(DynamoStore::new(clients.dynamodb.clone(), tables))
+}
+
+/// An error naming the tables the endpoint lacks, if any.
+async fn require_tables(clients: &AwsClients, tables: &TableNames) -> Result<(), LocalError> {
+    let missing = missing_tables(clients, tables).await?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(aws_error(format!(
+        "tables {} do not exist on this endpoint; run `stepcart aws bootstrap` first",
+        missing.join(", ")
+    )))
 }
