@@ -2540,16 +2540,17 @@ fn after_seconds_f64(now: OffsetDateTime, s: f64) -> OffsetDateTime {
     if s.is_nan() || s <= 0.0 {
         return now;
     }
-    Duration::checked_seconds_f64(s)
-        .and_then(|d| now.checked_add(d))
-        .map_or(LATEST, |t| t.min(LATEST))
+    saturating_after(now, Duration::checked_seconds_f64(s))
 }
 
 /// `now` plus whole seconds (a wait or time-out).
 fn after_seconds(now: OffsetDateTime, s: u64) -> OffsetDateTime {
-    i64::try_from(s)
-        .ok()
-        .and_then(|s| now.checked_add(Duration::seconds(s)))
+    saturating_after(now, i64::try_from(s).ok().map(Duration::seconds))
+}
+
+/// `now` plus `d`, or [`LATEST`] when `d` is too long to represent or to add.
+fn saturating_after(now: OffsetDateTime, d: Option<Duration>) -> OffsetDateTime {
+    d.and_then(|d| now.checked_add(d))
         .map_or(LATEST, |t| t.min(LATEST))
 }
 

@@ -357,8 +357,19 @@ impl Measured {
     }
 }
 
-/// The warm-up's report when an execution of it did not succeed.
-fn warmup_failure(setup: &Setup, warmup: u64, tally: &Tally) -> Option<Value> {
+/// Runs `warmup` executions unmeasured; the report to give instead of a measurement when one of them
+/// did not succeed.
+async fn warm_up(
+    setup: &Setup,
+    runner: &Runner,
+    prefix: &str,
+    warmup: u64,
+    concurrency: usize,
+) -> Option<Value> {
+    if warmup == 0 {
+        return None;
+    }
+    let (tally, _) = run_batch(setup, runner, prefix, warmup, concurrency).await;
     (tally.not_succeeded > 0).then(|| {
         json!({
             "definition": setup.definition,
@@ -370,6 +381,28 @@ fn warmup_failure(setup: &Setup, warmup: u64, tally: &Tally) -> Option<Value> {
     })
 }
 
+/// Runs `count` measured executions, with what the sink was given meanwhile.
+async fn measure(
+    setup: &Setup,
+    runner: &Runner,
+    sink: &CountingSink,
+    prefix: &str,
+    count: u64,
+    concurrency: usize,
+) -> Measured {
+    let (records, events) = (
+        sink.records.load(Ordering::Relaxed),
+        sink.events.load(Ordering::Relaxed),
+    );
+    let (tally, latencies) = run_batch(setup, runner, prefix, count, concurrency).await;
+    Measured {
+        tally,
+        latencies,
+        events: sink.events.load(Ordering::Relaxed) - events,
+        records: sink.records.load(Ordering::Relaxed) - records,
+    }
+}
+
 fn warmup_count(args: &BenchArgs) -> u64 {
     args.warmup.unwrap_or((args.iterations / 10).min(1000))
 }
@@ -378,24 +411,13 @@ async fn throughput(setup: &Setup, args: &BenchArgs, threads: usize) -> Result<(
     let sink = Arc::new(CountingSink::default());
     let runner = setup.runner(sink.clone());
     let warmup = warmup_count(args);
-    if warmup > 0 {
-        let (tally, _) = run_batch(setup, &runner, "warmup", warmup, args.concurrency).await;
-        if let Some(report) = warmup_failure(setup, warmup, &tally) {
-            return Ok((report, Outcome::Failed));
-        }
+    if let Some(report) = warm_up(setup, &runner, "warmup", warmup, args.concurrency).await {
+        return Ok((report, Outcome::Failed));
     }
-    let records_before = sink.records.load(Ordering::Relaxed);
-    let events_before = sink.events.load(Ordering::Relaxed);
     let rss_before = rss_bytes();
     let started = Instant::now();
-    let (tally, latencies) = run_batch(setup, &runner, "bench", args.iterations, args.concurrency).await;
+    let measured = measure(setup, &runner, &sink, "bench", args.iterations, args.concurrency).await;
     let seconds = started.elapsed().as_secs_f64();
-    let measured = Measured {
-        tally,
-        latencies,
-        events: sink.events.load(Ordering::Relaxed) - events_before,
-        records: sink.records.load(Ordering::Relaxed) - records_before,
-    };
     let layout = if threads == 1 { None } else { Some("shared") };
     Ok(report(
         args,
@@ -438,36 +460,22 @@ fn throughput_per_thread(args: &BenchArgs, threads: usize) -> Result<(Value, Out
                     let sink = Arc::new(CountingSink::default());
                     let runner = setup.runner(sink.clone());
                     let prefix = format!("t{t}");
-                    let warmed = if warmup > 0 {
-                        let (tally, _) =
-                            run_batch(&setup, &runner, &format!("warmup-{prefix}"), warmup, concurrency)
-                                .await;
-                        warmup_failure(&setup, warmup, &tally)
-                    } else {
-                        None
-                    };
+                    let warmed =
+                        warm_up(&setup, &runner, &format!("warmup-{prefix}"), warmup, concurrency).await;
                     start.cross();
                     if let Some(report) = warmed {
                         return Ok(Err(report));
                     }
-                    let (records, events) = (
-                        sink.records.load(Ordering::Relaxed),
-                        sink.events.load(Ordering::Relaxed),
-                    );
-                    let (tally, latencies) = run_batch(
+                    let prefix = format!("bench-{prefix}");
+                    Ok(Ok(measure(
                         &setup,
                         &runner,
-                        &format!("bench-{prefix}"),
+                        &sink,
+                        &prefix,
                         iterations,
                         concurrency,
                     )
-                    .await;
-                    Ok(Ok(Measured {
-                        tally,
-                        latencies,
-                        events: sink.events.load(Ordering::Relaxed) - events,
-                        records: sink.records.load(Ordering::Relaxed) - records,
-                    }))
+                    .await))
                 })
             })
             .map_err(|e| UsageError::Usage(format!("cannot start a benchmark thread: {e}")))?;
